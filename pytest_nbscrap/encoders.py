@@ -1,0 +1,283 @@
+"""Encoders turn glued values into JSON and back; the registry picks one per value.
+
+An encoder is any object with a ``name`` and three methods (see :class:`Encoder`). Built in:
+``text``, ``json``, ``pandas`` and ``display``. Third-party encoders register themselves through
+the ``pytest_nbscrap.encoders`` entry-point group, or by calling :func:`register_encoder`.
+
+Nothing here imports pandas, numpy or pyarrow up front: a value can only be a DataFrame or a numpy
+scalar if its library is already imported, so ``sys.modules`` is asked instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import math
+import sys
+from collections.abc import Iterator
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+from .errors import EncoderError, NoEncoderError, UsageError
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "DisplayEncoder",
+    "Encoder",
+    "EncoderRegistry",
+    "JSONValue",
+    "JsonEncoder",
+    "PandasEncoder",
+    "TextEncoder",
+    "lookup_encoder",
+    "register_encoder",
+    "registry",
+    "unregister_encoder",
+]
+
+ENTRY_POINT_GROUP = "pytest_nbscrap.encoders"
+
+#: What an encoder produces and consumes: anything :func:`json.dumps` accepts.
+JSONValue: TypeAlias = Any
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns values of some types into JSON and back. ``name`` is the wire name."""
+
+    @property
+    def name(self) -> str: ...
+
+    def encodable(self, value: Any) -> bool: ...
+
+    def encode(self, value: Any) -> JSONValue: ...
+
+    def decode(self, data: JSONValue) -> Any: ...
+
+
+def _module(name: str) -> Any:
+    return sys.modules.get(name)
+
+
+class TextEncoder:
+    """Strings, stored as they are."""
+
+    name = "text"
+
+    def encodable(self, value: Any) -> bool:
+        return isinstance(value, str)
+
+    def encode(self, value: Any) -> JSONValue:
+        return value if isinstance(value, str) else str(value)
+
+    def decode(self, data: JSONValue) -> Any:
+        return data if isinstance(data, str) else str(data)
+
+
+class JsonEncoder:
+    """JSON values, plus the types users expect to glue as numbers and lists.
+
+    numpy scalars become Python numbers, numpy arrays and tuples become lists, dates and times
+    become ISO 8601 strings. A value that plain JSON cannot carry to scrapbook 0.5 (``None``,
+    a string, NaN or infinities anywhere inside) is stored as its JSON text, which both readers
+    turn back into the value: that is how NaN stays a float instead of becoming ``"nan"``.
+    """
+
+    name = "json"
+
+    def encodable(self, value: Any) -> bool:
+        try:
+            _plain(value)
+        except TypeError:
+            return False
+        return True
+
+    def encode(self, value: Any) -> JSONValue:
+        plain = _plain(value)
+        if plain is None or isinstance(plain, str) or not _all_finite(plain):
+            return json.dumps(plain)
+        return plain
+
+    def decode(self, data: JSONValue) -> Any:
+        if isinstance(data, str):
+            try:
+                return json.loads(data)
+            except ValueError:
+                return data  # a plain string glued by scrapbook with encoder="json"
+        return data
+
+
+def _plain(value: Any) -> JSONValue:
+    """Converts ``value`` into plain JSON types or raises TypeError."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise TypeError("JSON objects need string keys")
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    numpy = _module("numpy")
+    if numpy is not None:
+        if isinstance(value, numpy.ndarray) and value.dtype.kind in "biufUS":
+            return _plain(value.tolist())
+        if isinstance(value, numpy.datetime64):
+            return str(value)
+        if isinstance(value, numpy.generic) and value.dtype.kind in "biufUS":
+            return value.item()
+    raise TypeError(f"{type(value)} is not JSON")
+
+
+def _all_finite(value: JSONValue) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_all_finite(item) for item in value)
+    if isinstance(value, dict):
+        return all(_all_finite(item) for item in value.values())
+    return True
+
+
+class PandasEncoder:
+    """DataFrames (and Series, as one-column frames) as base64 Parquet, like scrapbook."""
+
+    name = "pandas"
+
+    def encodable(self, value: Any) -> bool:
+        pandas = _module("pandas")
+        return pandas is not None and isinstance(value, (pandas.DataFrame, pandas.Series))
+
+    def encode(self, value: Any) -> JSONValue:
+        import io
+
+        import pandas as pd
+
+        frame = value.to_frame() if isinstance(value, pd.Series) else value
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, engine="pyarrow")
+        return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+    def decode(self, data: JSONValue) -> Any:
+        import io
+
+        import pandas as pd
+
+        if not isinstance(data, str):
+            raise TypeError(f"expected a base64 string, got {type(data).__name__}")
+        raw = base64.b64decode(data, validate=True)
+        return pd.read_parquet(io.BytesIO(raw), engine="pyarrow")
+
+
+class DisplayEncoder:
+    """Values kept only as what they display (a figure's PNG, an HTML table); no data."""
+
+    name = "display"
+
+    def encodable(self, value: Any) -> bool:
+        display = _module("IPython.display")
+        if display is not None and isinstance(value, display.DisplayObject):
+            return True
+        figure = _module("matplotlib.figure")
+        return figure is not None and isinstance(value, figure.Figure)
+
+    def encode(self, value: Any) -> JSONValue:
+        return None
+
+    def decode(self, data: JSONValue) -> Any:
+        return None
+
+
+class EncoderRegistry:
+    """Encoders by name. The most recently registered encoder is tried first for a value,
+    so a third-party encoder can take over a type a built-in would otherwise claim."""
+
+    def __init__(self, builtins: tuple[Encoder, ...] = ()) -> None:
+        self._encoders: dict[str, Encoder] = {}
+        self._builtins = frozenset(encoder.name for encoder in builtins)
+        self._entry_points_loaded = False
+        for encoder in builtins:
+            self.register(encoder)
+
+    def register(self, encoder: Encoder, *, replace: bool = False) -> Encoder:
+        """Adds ``encoder``; returns it, so this also works as a class decorator's tail."""
+        if not isinstance(encoder, Encoder) or not isinstance(encoder.name, str):
+            raise EncoderError(
+                f"{encoder!r} is not an encoder: it needs a str `name` and "
+                "encodable/encode/decode methods"
+            )
+        if encoder.name in self._encoders and not replace:
+            raise EncoderError(
+                f"An encoder named {encoder.name!r} is already registered; "
+                "pass replace=True to replace it"
+            )
+        self._encoders.pop(encoder.name, None)
+        self._encoders[encoder.name] = encoder
+        return encoder
+
+    def unregister(self, name: str) -> Encoder:
+        try:
+            return self._encoders.pop(name)
+        except KeyError:
+            raise UsageError(
+                f"No encoder named {name!r} to unregister; registered: {', '.join(self)}"
+            ) from None
+
+    def lookup(self, name: str) -> Encoder | None:
+        encoder = self._encoders.get(name)
+        if encoder is None and not self._entry_points_loaded:
+            self.load_entry_points()
+            encoder = self._encoders.get(name)
+        return encoder
+
+    def find(self, value: Any) -> Encoder:
+        """The encoder for ``value``: third-party ones first, newest first, then built-ins."""
+        self.load_entry_points()
+        encoders = list(self._encoders.values())
+        added = [enc for enc in reversed(encoders) if enc.name not in self._builtins]
+        builtin = [enc for enc in encoders if enc.name in self._builtins]
+        for encoder in (*added, *builtin):
+            if encoder.encodable(value):
+                return encoder
+        raise NoEncoderError.from_value(value)
+
+    def load_entry_points(self) -> None:
+        """Registers the encoders other packages declare; runs once per process."""
+        if self._entry_points_loaded:
+            return
+        self._entry_points_loaded = True
+        from importlib.metadata import entry_points
+
+        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+            loaded = entry_point.load()
+            encoder = loaded() if isinstance(loaded, type) else loaded
+            if encoder.name not in self._encoders:
+                self.register(encoder)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._encoders)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._encoders
+
+    def __len__(self) -> int:
+        return len(self._encoders)
+
+
+registry = EncoderRegistry((TextEncoder(), JsonEncoder(), PandasEncoder(), DisplayEncoder()))
+
+
+def register_encoder(encoder: Encoder, *, replace: bool = False) -> Encoder:
+    """Registers ``encoder`` in the process-wide registry."""
+    return registry.register(encoder, replace=replace)
+
+
+def unregister_encoder(name: str) -> Encoder:
+    """Removes the encoder called ``name`` from the process-wide registry."""
+    return registry.unregister(name)
+
+
+def lookup_encoder(name: str) -> Encoder | None:
+    """The registered encoder called ``name``, or None."""
+    return registry.lookup(name)

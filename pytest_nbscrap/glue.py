@@ -1,0 +1,150 @@
+"""The kernel side: ``glue`` a value into the running cell's outputs, and re-emit scraps.
+
+This module is imported inside user kernels, so it stays light: IPython is already loaded
+there, and nothing heavier is imported until a value needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from .encoders import Encoder, JSONValue, registry
+from .errors import EncoderError, UnknownEncoderError, UsageError
+from .scraps import Scrap, data_output, display_output_metadata
+
+__all__ = ["NoKernelWarning", "glue", "reglue_scrap", "show", "show_markdown"]
+
+DisplayOption = bool | list[str] | tuple[str, ...] | Mapping[str, Any] | None
+
+
+class NoKernelWarning(UserWarning):
+    """``glue`` was called where no IPython shell can record outputs; nothing was stored."""
+
+
+def glue(name: str, data: Any, encoder: str | None = None, display: DisplayOption = None) -> None:
+    """Stores ``data`` under ``name`` in the current cell's outputs.
+
+    ``encoder`` names the encoder (default: the first registered one that accepts the value).
+    ``display=True`` also shows the value with IPython's formatters, and the scrap keeps both;
+    a list or tuple is passed to the formatters as ``include``, a dict as keyword arguments.
+    ``encoder="display"`` keeps only what is shown.
+    """
+    if not isinstance(name, str) or not name:
+        raise UsageError(f"A scrap name must be a non-empty string, not {name!r}")
+    chosen = _choose_encoder(name, data, encoder, display)
+    if display is None:
+        display = chosen.name == "display"
+    outputs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    if chosen.name != "display":
+        outputs.append(data_output(name, _encode(name, chosen, data), chosen.name))
+    if display:
+        outputs.append(_display_bundle(name, data, display))
+    _publish(outputs)
+
+
+def reglue_scrap(scrap: Scrap, new_name: str | None = None, *, unattached: bool = False) -> None:
+    """Re-emits ``scrap`` (its data, its display, or both) into the current cell's outputs.
+
+    ``unattached`` shows the display without tagging it as a scrap, so reading the new notebook
+    does not find it again.
+    """
+    name = new_name or scrap.name
+    outputs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    if scrap.encoder not in (None, "display"):
+        payload = (
+            _encode_with(name, scrap.encoder, scrap.data) if scrap.decoded else scrap.payload
+        )
+        data, metadata = data_output(name, payload, scrap.encoder)
+        if not unattached:
+            outputs.append((data, metadata))
+    if scrap.display is not None:
+        bundle = dict(scrap.display.get("data", {}))
+        metadata = display_output_metadata(name, scrap.display.get("metadata", {}))
+        if unattached:
+            del metadata["scrapbook"]
+        outputs.append((bundle, metadata))
+    _publish(outputs)
+
+
+def _choose_encoder(name: str, data: Any, encoder: str | None, display: DisplayOption) -> Encoder:
+    if encoder is not None:
+        found = registry.lookup(encoder)
+        if found is None:
+            raise UnknownEncoderError.from_scrap(name, encoder, registry)
+        return found
+    try:
+        return registry.find(data)
+    except NotImplementedError:
+        if display:  # unencodable, but showable: keep what it displays, as scrapbook does
+            fallback = registry.lookup("display")
+            if fallback is not None:
+                return fallback
+        raise
+
+
+def _encode(name: str, encoder: Encoder, data: Any) -> JSONValue:
+    try:
+        payload = encoder.encode(data)
+        # The kernel sends outputs as strict JSON: check here, where the error names the scrap.
+        json.dumps(payload, allow_nan=False)
+    except Exception as exc:
+        raise EncoderError(
+            f"Scrap {name!r} cannot be encoded with encoder {encoder.name!r}: "
+            f"{type(exc).__name__}: {exc}",
+            name=name,
+            encoder=encoder.name,
+        ) from exc
+    return payload
+
+
+def _encode_with(name: str, encoder_name: str, data: Any) -> JSONValue:
+    encoder = registry.lookup(encoder_name)
+    if encoder is None:
+        raise UnknownEncoderError.from_scrap(name, encoder_name, registry)
+    return _encode(name, encoder, data)
+
+
+def _display_bundle(
+    name: str, data: Any, display: DisplayOption
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    from IPython.core.formatters import format_display_data
+
+    options: dict[str, Any] = {}
+    if isinstance(display, (list, tuple)):
+        options = {"include": list(display)}
+    elif isinstance(display, Mapping):
+        options = dict(display)
+    bundle, metadata = format_display_data(data, **options)  # type: ignore[no-untyped-call]
+    return dict(bundle), display_output_metadata(name, metadata)
+
+
+def _publish(outputs: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    if not InteractiveShell.initialized():
+        warnings.warn(
+            "glue() needs a Jupyter kernel or IPython shell to store scraps in; "
+            "nothing was stored",
+            NoKernelWarning,
+            stacklevel=3,
+        )
+        return
+    for data, metadata in outputs:
+        show(data, metadata=metadata, raw=True)
+
+
+def show(value: Any, *, metadata: Mapping[str, Any] | None = None, raw: bool = False) -> None:
+    """IPython's ``display``, typed."""
+    from IPython.display import display
+
+    display(value, metadata=metadata, raw=raw)  # type: ignore[no-untyped-call]
+
+
+def show_markdown(text: str) -> None:
+    """Displays ``text`` as markdown."""
+    from IPython.display import Markdown
+
+    show(Markdown(text))  # type: ignore[no-untyped-call]

@@ -1,0 +1,3 @@
+"""The pytest plugin (entry point ``pytest11: nbscrap``)."""
+
+from __future__ import annotations
