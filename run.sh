@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The project's two entry points, each building its own environment from nothing:
+#   bash run.sh example   runs the example workflow (a dozen source notebooks, then the summary)
+#   bash run.sh test      runs the linters, the type checker and the test suite
+# Extra arguments after `test` go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV="${NBSCRAP_VENV:-.venv}"
+PYTHON="${PYTHON:-python3}"
+
+ensure_env() {
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        "$PYTHON" -m venv "$VENV"
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    fi
+    # Reinstall only when the dependency list changed.
+    local stamp="$VENV/.nbscrap-installed"
+    local want
+    want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+    if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+        "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+        echo "$want" > "$stamp"
+    fi
+}
+
+case "${1:-}" in
+    example)
+        shift
+        ensure_env
+        exec "$VENV/bin/python" example_notebooks/run_workflow.py "$@"
+        ;;
+    test)
+        shift
+        ensure_env
+        "$VENV/bin/ruff" check pytest_nbscrap tests bench
+        "$VENV/bin/mypy"
+        exec "$VENV/bin/python" -m pytest "$@"
+        ;;
+    *)
+        echo "usage: bash run.sh example|test [args...]" >&2
+        exit 2
+        ;;
+esac
