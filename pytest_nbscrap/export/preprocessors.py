@@ -1,0 +1,136 @@
+"""Document -> document steps run before the template, each with one job (nbconvert's design).
+
+A preprocessor is any callable taking a :class:`~.model.Document` and returning one; the
+classes here are frozen dataclasses so that an exporter's configuration is a plain value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TypeAlias
+
+from .filters import resolve_overwrites, sanitize, truncate
+from .model import Cell, Document, Elided, Failure, Output
+
+__all__ = [
+    "AnsiColors",
+    "DropPapermillMarkers",
+    "FocusOnFailure",
+    "Preprocessor",
+    "TruncateOutputs",
+]
+
+Preprocessor: TypeAlias = Callable[[Document], Document]
+
+
+@dataclass(frozen=True)
+class DropPapermillMarkers:
+    """Removes the markdown banner and anchor cells papermill adds to a failed notebook."""
+
+    def __call__(self, document: Document) -> Document:
+        kept = tuple(
+            item
+            for item in document.cells
+            if not (isinstance(item, Cell) and item.papermill_marker)
+        )
+        return replace(document, cells=kept)
+
+
+@dataclass(frozen=True)
+class FocusOnFailure:
+    """Keeps the failing cell and ``context`` cells before it; the rest becomes one-line notes.
+
+    A notebook without a failure is left whole.
+    """
+
+    context: int = 2
+
+    def __call__(self, document: Document) -> Document:
+        position = next(
+            (i for i, item in enumerate(document.cells) if isinstance(item, Cell) and item.failed),
+            None,
+        )
+        if document.failure is None or position is None:
+            return document
+        start = max(position - max(self.context, 0), 0)
+        before, after = document.cells[:start], document.cells[position + 1 :]
+        shown = document.cells[start : position + 1]
+        cells = (
+            *((Elided.of(before),) if before else ()),
+            *shown,
+            *((Elided.of(after),) if after else ()),
+        )
+        return replace(document, cells=cells)
+
+
+@dataclass(frozen=True)
+class TruncateOutputs:
+    """Cuts every output longer than ``max_lines`` lines to its head and tail, with a note."""
+
+    max_lines: int | None = 20
+
+    def __call__(self, document: Document) -> Document:
+        if self.max_lines is None or self.max_lines <= 0:
+            return document
+        return _map_outputs(document, self._output)
+
+    def _output(self, output: Output) -> Output:
+        return replace(output, text=truncate(output.text, self.max_lines))
+
+
+@dataclass(frozen=True)
+class AnsiColors:
+    """Keeps (``keep=True``) or strips the outputs' ANSI colours; removes every other control.
+
+    Outputs and sources come from whoever wrote the notebook: cursor movement, screen clears and
+    OSC titles or hyperlinks are removed even when colours are kept, and ``\\r`` progress bars
+    are reduced to their last frame.
+    """
+
+    keep: bool = False
+
+    def __call__(self, document: Document) -> Document:
+        document = _map_outputs(document, self._output)
+        cells = tuple(
+            replace(item, source=self._clean(item.source)) if isinstance(item, Cell) else item
+            for item in document.cells
+        )
+        failure = document.failure
+        if failure is not None:
+            failure = replace(
+                failure,
+                ename=self._clean(failure.ename),
+                evalue=self._clean(failure.evalue),
+                traceback=tuple(self._clean(line) for line in failure.traceback),
+                source=self._clean(failure.source),
+                outputs=tuple(self._output(output) for output in failure.outputs),
+            )
+        return replace(document, cells=cells, failure=failure)
+
+    def _clean(self, text: str) -> str:
+        return sanitize(text, keep_color=self.keep)
+
+    def _output(self, output: Output) -> Output:
+        text = resolve_overwrites(output.text) if output.kind == "stream" else output.text
+        return replace(
+            output,
+            text=self._clean(text),
+            name=self._clean(output.name),
+            ename=self._clean(output.ename),
+            evalue=self._clean(output.evalue),
+            traceback=tuple(self._clean(line) for line in output.traceback),
+        )
+
+
+def _map_outputs(document: Document, change: Callable[[Output], Output]) -> Document:
+    cells = tuple(
+        replace(item, outputs=tuple(change(output) for output in item.outputs))
+        if isinstance(item, Cell)
+        else item
+        for item in document.cells
+    )
+    failure: Failure | None = document.failure
+    if failure is not None:
+        failure = replace(failure, outputs=tuple(change(output) for output in failure.outputs))
+    return replace(document, cells=cells, failure=failure)
