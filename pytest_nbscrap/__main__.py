@@ -1,0 +1,253 @@
+"""The command line: ``python -m pytest_nbscrap`` (or ``nbscrap``) ``render`` and ``scraps``.
+
+Exit status: 0 on success, 1 when a rendered notebook holds an error, 2 on bad usage or
+unreadable input, always with one line on stderr that says what is wrong (no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import reprlib
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .errors import NbScrapError
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+_DATA_WIDTH = 40
+_COLUMNS = ("NOTEBOOK", "NAME", "ENCODER", "DATA", "DISPLAY")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line on ``argv`` (``sys.argv[1:]`` by default); returns the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help and usage errors; a return value is easier to test
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    _tolerant(sys.stdout)
+    try:
+        status: int = args.run(args)
+    except NbScrapError as exc:
+        sys.stderr.write(f"nbscrap {args.command}: error: {_one_line(str(exc))}\n")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`nbscrap render x | head`): not an error worth a traceback.
+        # Point stdout at devnull so that the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="nbscrap",
+        description="Render executed notebooks as text and list the scraps they hold.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    render = commands.add_parser(
+        "render",
+        help="print a notebook as text (the failure view when it holds an error)",
+        description="Print a notebook as plain text. When it holds an error, print the failure "
+        "view instead: the error, the failing cell with a few cells of context before it, and "
+        "what they printed. Exits 1 when the notebook holds an error.",
+    )
+    render.add_argument("notebook", metavar="NOTEBOOK", help="an .ipynb file")
+    render.add_argument(
+        "--context",
+        type=_non_negative,
+        default=2,
+        metavar="N",
+        help="cells shown before a failing cell (default: 2)",
+    )
+    render.add_argument(
+        "--max-output-lines",
+        type=_non_negative,
+        default=20,
+        metavar="N",
+        help="longer outputs keep their first and last lines (default: 20; 0: no limit)",
+    )
+    render.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the text (default: auto, when stdout is a terminal and NO_COLOR is unset)",
+    )
+    render.add_argument(
+        "--template",
+        metavar="FILE",
+        help='a Jinja2 template; it may {%% extends "text.j2" %%} and override its blocks',
+    )
+    render.set_defaults(run=_render)
+
+    scraps = commands.add_parser(
+        "scraps",
+        help="list the scraps of notebooks or folders of notebooks",
+        description="List the scraps glued in notebooks: notebook, name, encoder, a short form "
+        "of the data, and whether a display was glued too. A folder lists its notebooks.",
+    )
+    scraps.add_argument("paths", nargs="+", metavar="PATH", help="an .ipynb file or a folder")
+    scraps.add_argument("--json", action="store_true", help="print a JSON list instead")
+    scraps.set_defaults(run=_scraps)
+
+    return parser
+
+
+def _non_negative(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {number}")
+    return number
+
+
+def use_color(choice: str, stream: Any = None) -> bool:
+    """``always``/``never`` as said; ``auto``: ``stream`` (stdout) is a terminal, no NO_COLOR."""
+    if choice != "auto":
+        return choice == "always"
+    stream = sys.stdout if stream is None else stream
+    is_tty = getattr(stream, "isatty", None)
+    return bool(is_tty and is_tty()) and not os.environ.get("NO_COLOR")
+
+
+# -- render ----------------------------------------------------------------------------------
+
+
+def _render(args: argparse.Namespace) -> int:
+    from .export import Document, StdoutWriter, default_exporter
+
+    document = Document.from_notebook(args.notebook)
+    exporter = default_exporter(
+        color=use_color(args.color),
+        context=args.context,
+        max_output_lines=args.max_output_lines or None,
+        template=args.template,
+    )
+    text, _ = exporter.from_document(document)
+    StdoutWriter().write(text)
+    return EXIT_FAILED if document.failure is not None else EXIT_OK
+
+
+# -- scraps ----------------------------------------------------------------------------------
+
+
+def _scraps(args: argparse.Namespace) -> int:
+    rows = list(_scrap_rows(args.paths))
+    if args.json:
+        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    if not rows:
+        sys.stdout.write("no scraps found\n")
+        return EXIT_OK
+    table = [
+        (
+            row["notebook"],
+            row["name"],
+            row["encoder"],
+            row["repr"],
+            "yes" if row["display"] else "no",
+        )
+        for row in rows
+    ]
+    _print_table(_COLUMNS, table)
+    return EXIT_OK
+
+
+def _scrap_rows(paths: Sequence[str]) -> Iterator[dict[str, Any]]:
+    from .export.filters import sanitize
+    from .reader import read_notebook, read_notebooks
+
+    for path in paths:
+        notebooks = read_notebooks(path).values() if Path(path).is_dir() else [read_notebook(path)]
+        for notebook in notebooks:
+            for scrap in notebook.scraps.values():
+                row: dict[str, Any] = {
+                    "notebook": sanitize(notebook.path or path),
+                    "name": sanitize(str(scrap.name)),
+                    "encoder": sanitize(str(scrap.encoder)),
+                    "data": None,
+                    "repr": "",
+                    "display": scrap.display is not None,
+                    "error": None,
+                }
+                try:
+                    data = scrap.data
+                except Exception as exc:  # a corrupt scrap is a row of the listing, not a crash
+                    row["error"] = _one_line(sanitize(f"{type(exc).__name__}: {exc}"))
+                    row["repr"] = f"<error: {row['error']}>"
+                else:
+                    row["data"] = data if _is_json(data) else None
+                    row["repr"] = _short(data)
+                yield row
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _DATA_WIDTH
+_REPR.maxother = _DATA_WIDTH
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxdict = 6
+
+
+def _short(value: Any) -> str:
+    """A one-line form of a value that never asks a big object for its whole repr."""
+    from .export.filters import sanitize
+
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple) and not isinstance(value, (str, bytes)):
+        text = f"{type(value).__name__} {' x '.join(map(str, shape))}"
+    else:
+        text = _REPR.repr(value)
+    text = " ".join(sanitize(text).split())
+    return text if len(text) <= _DATA_WIDTH else text[: _DATA_WIDTH - 3] + "..."
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
+    for row in (header, *rows):
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        sys.stdout.write("  ".join(cells).rstrip() + "\n")
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _tolerant(stream: object) -> None:
+    """Characters the terminal cannot encode become escapes rather than a crash."""
+    if isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors="backslashreplace")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
