@@ -25,7 +25,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 _DATA_WIDTH = 40
-_COLUMNS = ("NOTEBOOK", "NAME", "ENCODER", "DATA", "DISPLAY")
+# The data column is last: it is the one whose width varies most (an error reads in full).
+_COLUMNS = ("NOTEBOOK", "NAME", "ENCODER", "DISPLAY", "DATA")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -165,8 +166,8 @@ def _scraps(args: argparse.Namespace) -> int:
             row["notebook"],
             row["name"],
             row["encoder"],
-            row["repr"],
             "yes" if row["display"] else "no",
+            row["repr"],
         )
         for row in rows
     ]
