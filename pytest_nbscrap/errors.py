@@ -8,7 +8,10 @@ pytest-xdist worker are rebuilt in the controller.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .reader import Notebook
 
 __all__ = [
     "CellExecutionError",
@@ -151,22 +154,206 @@ class ExecutionError(NbScrapError):
 
     path: str
 
+    @classmethod
+    def from_kernel_start(
+        cls, path: str, kernel_name: str, reason: str, kernel_output: str = ""
+    ) -> ExecutionError:
+        """The kernel process could not be started, or never answered."""
+        last = cls._last_line(kernel_output)
+        said = f"; the kernel's last output: {last}" if last else ""
+        return cls(
+            f"{path}: kernel {kernel_name!r} did not start: {reason}{said}",
+            path=path,
+            kernel_name=kernel_name,
+            reason=reason,
+            kernel_output=kernel_output,
+        )
+
+    @staticmethod
+    def _last_line(text: str) -> str:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
 
 class ParameterError(ExecutionError, UsageError):
-    """Parameters that cannot be injected into a notebook."""
+    """Parameters that cannot be injected into a notebook.
+
+    The value itself is not kept (it may not pickle); ``value_repr`` shows it.
+    """
+
+    name: str
+    value_repr: str
+    reason: str
+
+    @classmethod
+    def from_value(cls, path: str, name: str, value: object, reason: str) -> ParameterError:
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        return cls(
+            f"{path}: parameter {name!r} = {shown} cannot be written into the notebook: {reason}",
+            path=path,
+            name=name,
+            value_repr=shown,
+            reason=reason,
+        )
 
 
 class KernelNotFoundError(ExecutionError):
     """The kernel a notebook asks for is not installed."""
 
+    kernel_name: str
+    available: tuple[str, ...]
+    requested_by: str
+
+    @classmethod
+    def from_names(
+        cls, path: str, kernel_name: str, available: Iterable[str], requested_by: str
+    ) -> KernelNotFoundError:
+        names = tuple(sorted(available))
+        return cls(
+            f"{path}: no Jupyter kernel named {kernel_name!r} is installed (asked for by "
+            f"{requested_by}); installed kernels: {_names(names)}. Choose one with "
+            "kernel_name=NAME (--nbscrap-kernel NAME under pytest), or install the missing "
+            "kernel (`jupyter kernelspec list` shows what is installed).",
+            path=path,
+            kernel_name=kernel_name,
+            available=names,
+            requested_by=requested_by,
+        )
+
 
 class CellExecutionError(ExecutionError):
-    """A cell raised; carries the executed-so-far notebook and the cell's facts."""
+    """A cell raised; carries the executed-so-far notebook and the cell's facts.
+
+    ``cell_index`` is 0-based in the *source* notebook (injected cells not counted) and
+    ``cell_number`` is the same cell 1-based, as shown to users; both are None when the failing
+    cell is the injected-parameters cell. ``executed_index`` indexes ``notebook.cells``.
+    """
+
+    output_path: str | None
+    notebook: Notebook
+    cell_index: int | None
+    cell_number: int | None
+    executed_index: int
+    execution_count: int | None
+    source: str
+    ename: str
+    evalue: str
+    traceback: list[str]
+    plain_traceback: str
+
+    @staticmethod
+    def cell_facts(
+        *,
+        path: str,
+        output_path: str | None,
+        notebook: Notebook,
+        cell_index: int | None,
+        executed_index: int,
+        execution_count: int | None,
+        source: str,
+        ename: str,
+        evalue: str,
+        traceback: Iterable[str],
+    ) -> dict[str, Any]:
+        """The details every cell failure carries; pass them to a ``from_*`` method."""
+        import re
+
+        lines = list(traceback)
+        return {
+            "path": path,
+            "output_path": output_path,
+            "notebook": notebook,
+            "cell_index": cell_index,
+            "cell_number": None if cell_index is None else cell_index + 1,
+            "executed_index": executed_index,
+            "execution_count": execution_count,
+            "source": source,
+            "ename": ename,
+            "evalue": evalue,
+            "traceback": lines,
+            "plain_traceback": re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]", "", "\n".join(lines)),
+        }
+
+    @classmethod
+    def from_facts(cls, facts: dict[str, Any]) -> CellExecutionError:
+        evalue = cls._one_line(facts["evalue"])
+        raised = f"raised {facts['ename']}: {evalue}" if evalue else f"raised {facts['ename']}"
+        return cls(
+            f"{facts['path']}: {cls._cell_label(facts)} {raised}; {cls._saved(facts)}", **facts
+        )
+
+    @staticmethod
+    def _cell_label(facts: dict[str, Any]) -> str:
+        number, count = facts["cell_number"], facts["execution_count"]
+        cell = "the injected-parameters cell" if number is None else f"cell {number}"
+        return cell if count is None else f"{cell} (In [{count}])"
+
+    @staticmethod
+    def _saved(facts: dict[str, Any]) -> str:
+        if facts["output_path"] is None:
+            return "the executed notebook was not saved (pass output_path to keep it)"
+        return f"executed notebook: {facts['output_path']}"
+
+    @staticmethod
+    def _one_line(text: str, limit: int = 300) -> str:
+        # str() stays one paragraph; the full value is in ``evalue``.
+        flat = " ".join(text.split())
+        return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 class CellTimeoutError(CellExecutionError):
-    """A cell ran longer than the per-cell timeout and was interrupted."""
+    """A cell ran longer than the per-cell timeout; its kernel was interrupted and shut down.
+
+    ``traceback`` is where the interrupt found the cell, when the kernel reported it.
+    """
+
+    timeout: float
+
+    @classmethod
+    def from_timeout(cls, facts: dict[str, Any], timeout: float) -> CellTimeoutError:
+        return cls(
+            f"{facts['path']}: {cls._cell_label(facts)} timed out after {timeout:g} s; the "
+            f"kernel was interrupted and shut down; {cls._saved(facts)}",
+            **facts,
+            timeout=timeout,
+        )
 
 
 class KernelDiedError(CellExecutionError):
-    """The kernel process died while running a cell."""
+    """The kernel process died while running a cell (a crash, ``os._exit``, the OOM killer).
+
+    ``exit_code`` is the process's return code (negative: killed by that signal) when known;
+    ``kernel_output`` is what the kernel process last wrote outside the notebook.
+    """
+
+    exit_code: int | None
+    kernel_output: str
+
+    @classmethod
+    def from_death(
+        cls, facts: dict[str, Any], exit_code: int | None, kernel_output: str
+    ) -> KernelDiedError:
+        how = f" ({cls.describe_exit(exit_code)})" if exit_code is not None else ""
+        last = cls._last_line(kernel_output)
+        said = f"; its last output: {cls._one_line(last)}" if last else ""
+        return cls(
+            f"{facts['path']}: the kernel died{how} while running {cls._cell_label(facts)}"
+            f"{said}; {cls._saved(facts)}",
+            **facts,
+            exit_code=exit_code,
+            kernel_output=kernel_output,
+        )
+
+    @staticmethod
+    def describe_exit(exit_code: int) -> str:
+        """``exit status 3`` or ``killed by SIGSEGV``, from a process return code."""
+        import signal
+
+        if exit_code >= 0:
+            return f"exit status {exit_code}"
+        try:
+            return f"killed by {signal.Signals(-exit_code).name}"
+        except ValueError:
+            return f"killed by signal {-exit_code}"
