@@ -1,0 +1,203 @@
+"""Parameters the papermill way, without importing papermill for Python notebooks.
+
+Importing papermill costs more than half a second (it loads its cloud I/O handlers), so the
+Python rendering is reproduced here exactly (``tests/test_executor_parameters.py`` compares it
+with papermill's own translator); other languages go to papermill's translators. Values are
+checked first: papermill silently writes anything unknown as the string of its ``str()``, and
+stores it in the notebook's JSON metadata, which then fails to save.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import keyword
+import logging
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ParameterProblem",
+    "defined_parameters",
+    "find_problem",
+    "normalized",
+    "render",
+]
+
+PYTHON_KERNELS = ("python", "pysparkkernel")
+
+
+@dataclass(frozen=True)
+class ParameterProblem:
+    """Why one parameter cannot be injected: its name, its value, and the reason."""
+
+    name: str
+    value: Any
+    reason: str
+
+
+_JSON_HINT = (
+    "parameters must be JSON values (None, bool, int, float, str, list, dict with str keys)"
+)
+
+
+def _hint(value: Any) -> str:
+    if isinstance(value, (tuple, set, frozenset)):
+        return "pass a list"
+    if hasattr(value, "isoformat"):
+        return "pass value.isoformat() and parse it in the notebook"
+    if hasattr(value, "item") or hasattr(value, "tolist"):
+        return "pass value.item() or value.tolist()"
+    return "convert it to one of those"
+
+
+def _value_problem(value: Any, where: str) -> str | None:
+    """Why ``value`` (found at ``where``) is not a JSON value, or None when it is."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = _value_problem(item, f"{where}[{index}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{where} has the key {key!r}, not a str; {_JSON_HINT}"
+            problem = _value_problem(item, f"{where}[{key!r}]")
+            if problem:
+                return problem
+        return None
+    return f"{where} is of type {type(value).__qualname__}; {_JSON_HINT}; {_hint(value)}"
+
+
+def normalized(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """``parameters`` with path objects written as the strings they stand for."""
+    return {
+        name: os.fspath(value) if isinstance(value, os.PathLike) else value
+        for name, value in parameters.items()
+    }
+
+
+def find_problem(parameters: Mapping[str, Any], language: str) -> ParameterProblem | None:
+    """The first parameter that cannot be injected, or None when all can."""
+    for name, value in parameters.items():
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            reason = f"{name!r} is not a valid variable name"
+            return ParameterProblem(str(name), value, reason)
+        problem = _value_problem(value, name)
+        if problem:
+            return ParameterProblem(name, value, problem)
+        if language not in PYTHON_KERNELS and isinstance(value, float) and not math.isfinite(value):
+            return ParameterProblem(name, value, f"{language} notebooks cannot take {value!r}")
+    return None
+
+
+# -- papermill's PythonTranslator, reproduced ---------------------------------------------------
+
+
+def _str(value: str) -> str:
+    escaped = value.encode("unicode_escape").decode("utf-8").replace('"', r"\"")
+    return f'"{escaped}"'
+
+
+def _float(value: float) -> str:
+    if math.isfinite(value):
+        return f"{value}"
+    if math.isnan(value):
+        return "float('nan')"
+    return "float('-inf')" if value < 0 else "float('inf')"
+
+
+def _python(value: Any) -> str:
+    # Same order as papermill's Translator.translate: bool before int.
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return _str(value)
+    if isinstance(value, int):  # bool too: papermill writes both with str()
+        return f"{value}"
+    if isinstance(value, float):
+        return _float(value)
+    if isinstance(value, dict):
+        items = ", ".join(f"{_str(key)}: {_python(item)}" for key, item in value.items())
+        return f"{{{items}}}"
+    if isinstance(value, list):
+        return f"[{', '.join(_python(item) for item in value)}]"
+    raise TypeError(f"not a JSON value: {type(value).__qualname__}")  # checked before
+
+
+def _black(content: str) -> str:
+    """papermill formats the cell with black when black is installed; so do we."""
+    try:
+        black: Any = importlib.import_module("black")
+    except ImportError:
+        return content
+    try:
+        formatted: str = black.format_str(content, mode=black.FileMode(string_normalization=False))
+    except AttributeError as exc:
+        logging.getLogger("pytest_nbscrap.parameters").warning("black failed: %s", exc)
+        return content
+    return formatted
+
+
+def render(
+    parameters: Mapping[str, Any], kernel_name: str, language: str, comment: str = "Parameters"
+) -> str:
+    """The injected cell's source, exactly as papermill's ``translate_parameters`` writes it."""
+    if kernel_name in PYTHON_KERNELS or language in PYTHON_KERNELS:
+        lines = [f"# {comment}".strip()]
+        lines += [f"{name} = {_python(value)}" for name, value in parameters.items()]
+        return _black("\n".join(lines) + "\n")
+    from papermill.translators import translate_parameters
+
+    rendered: str = translate_parameters(kernel_name, language, dict(parameters), comment)
+    return rendered
+
+
+# -- what the parameters cell defines ----------------------------------------------------------
+
+
+def _assigned_names(target: ast.expr) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _assigned_names(element)]
+    if isinstance(target, ast.Starred):
+        return _assigned_names(target.value)
+    return []
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        pass
+    # IPython magics and shell escapes are not Python; the assignments around them are.
+    kept = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        return ast.parse("\n".join(kept))
+    except SyntaxError:
+        return None
+
+
+def defined_parameters(source: str) -> tuple[str, ...] | None:
+    """Names a Python parameters cell assigns at top level, in order; None if it won't parse."""
+    module = _parse(source)
+    if module is None:
+        return None
+    names: list[str] = []
+    for statement in module.body:
+        if isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+            targets = [statement.target]
+        else:
+            continue
+        for target in targets:
+            names += [name for name in _assigned_names(target) if name not in names]
+    return tuple(names)

@@ -1,0 +1,599 @@
+"""Running notebooks with parameters on real kernels: ``execute_notebook``.
+
+The notebook is prepared exactly as papermill prepares it (its metadata, the injected
+parameters cell after the cell tagged ``parameters``), then run cell by cell with nbclient on a
+kernel that :mod:`pytest_nbscrap._kernels` owns, with papermill's per-cell timing and status
+recorded as it goes. A failure is first captured as a :class:`_Failure` (while the kernel can
+still be asked about it), the executed notebook is written, and only then is the error built.
+
+This and its two private helpers are the only modules that import nbclient, nbformat and
+jupyter_client; ``import pytest_nbscrap`` loads none of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+import warnings
+from collections.abc import Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import nbformat as _nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError as NbclientCellError
+from nbclient.exceptions import CellTimeoutError as NbclientTimeoutError
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+
+from . import _parameters
+from ._kernels import KernelHandle, KernelStartError, installed_kernels, kernel_spec, log
+from .errors import (
+    CellExecutionError,
+    CellTimeoutError,
+    ExecutionError,
+    KernelDiedError,
+    KernelNotFoundError,
+    ParameterError,
+    UsageError,
+)
+from .reader import Notebook, read_notebook
+
+__all__ = ["UnknownParameterWarning", "async_execute_notebook", "execute_notebook"]
+
+PathLike = str | os.PathLike[str]
+T = TypeVar("T")
+
+# nbformat's functions are unannotated; reached through Any, they are visibly untyped here.
+nbformat: Any = _nbformat
+
+STARTUP_TIMEOUT = 60.0
+"""Seconds a kernel may take to start and answer (papermill's ``start_timeout``)."""
+
+# papermill marks the failing cell of a notebook it ran with these; a rerun drops them.
+_PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
+# nbclient reports a timed-out cell as an error with this name (its ``error_on_timeout``).
+_TIMEOUT_ENAME = "pytest_nbscrap.CellTimeout"
+
+
+class UnknownParameterWarning(UserWarning):
+    """Parameters that the notebook's ``parameters`` cell does not define (injected anyway).
+
+    ``defined`` lists what the cell defines; it is None when no cell is tagged ``parameters``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        path: str = "",
+        unknown: tuple[str, ...] = (),
+        defined: tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.unknown = unknown
+        self.defined = defined
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.path, self.unknown, self.defined))
+
+
+# -- the public entry points -------------------------------------------------------------------
+
+
+def execute_notebook(
+    path: PathLike,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    output_path: PathLike | None = None,
+    kernel_name: str | None = None,
+    timeout: float | None = None,
+    cwd: PathLike | None = None,
+) -> Notebook:
+    """Runs the notebook at ``path`` with ``parameters`` and returns the executed notebook.
+
+    Parameters are injected as papermill does; values must be JSON values (path objects are
+    passed as strings). ``output_path``: where the executed notebook is written (atomically,
+    also when a cell fails); the source notebook is never written. ``kernel_name`` overrides
+    the notebook's kernelspec. ``timeout``: seconds per cell (None, 0 or less: no limit).
+    ``cwd``: the kernel's working directory, by default the notebook's folder.
+
+    Raises :class:`~pytest_nbscrap.errors.CellExecutionError` (or its subclasses
+    ``CellTimeoutError`` and ``KernelDiedError``) when a cell fails,
+    ``KernelNotFoundError``, ``ParameterError``, ``NotebookReadError`` or ``ExecutionError``
+    before or while starting. Warns :class:`UnknownParameterWarning`. The returned
+    ``Notebook``'s path is ``output_path`` when given, else ``path``.
+    """
+    plan = _Plan.build(
+        path,
+        parameters,
+        output_path=output_path,
+        kernel_name=kernel_name,
+        timeout=timeout,
+        cwd=cwd,
+        stacklevel=3,
+    )
+    return _run_sync(_execute(plan))
+
+
+async def async_execute_notebook(
+    path: PathLike,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    output_path: PathLike | None = None,
+    kernel_name: str | None = None,
+    timeout: float | None = None,
+    cwd: PathLike | None = None,
+) -> Notebook:
+    """:func:`execute_notebook` for a running event loop; several may run at once."""
+    plan = _Plan.build(
+        path,
+        parameters,
+        output_path=output_path,
+        kernel_name=kernel_name,
+        timeout=timeout,
+        cwd=cwd,
+        stacklevel=3,
+    )
+    return await _execute(plan)
+
+
+def _run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # A loop already runs in this thread (a notebook, an async app): ours gets a thread.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbscrap") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+# -- preparing a run (no kernel yet) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything decided before a kernel starts; ``nb`` is the notebook that will run."""
+
+    shown_path: str
+    source_path: Path
+    output_path: Path | None
+    nb: NotebookNode
+    # For each cell of ``nb``: its index in the source notebook (None for the injected cell).
+    origins: tuple[int | None, ...]
+    kernel_name: str
+    cwd: str
+    timeout: float | None
+
+    @classmethod
+    def build(
+        cls,
+        path: PathLike,
+        parameters: Mapping[str, Any] | None,
+        *,
+        output_path: PathLike | None,
+        kernel_name: str | None,
+        timeout: float | None,
+        cwd: PathLike | None,
+        stacklevel: int,
+    ) -> _Plan:
+        shown = os.fspath(path)
+        source = Path(path).absolute()
+        output = _output_target(shown, source, output_path)
+        workdir = _working_directory(shown, source, cwd)
+        nb = _papermill_node(read_notebook(source))
+        origins = _drop_error_markers(nb)
+        name, language = _kernel(shown, nb, kernel_name)
+        if parameters:
+            values = _parameters.normalized(parameters)
+            _check_parameters(shown, values, language)
+            origins = _inject(nb, origins, values, name, language)
+            _warn_unknown(shown, nb, origins, values, language=language, stacklevel=stacklevel + 1)
+        nb.metadata.papermill["input_path"] = str(source)
+        nb.metadata.papermill["output_path"] = None if output is None else str(output)
+        limit = timeout if timeout is not None and timeout > 0 else None
+        return cls(shown, source, output, nb, origins, name, workdir, limit)
+
+
+def _output_target(shown: str, source: Path, output_path: PathLike | None) -> Path | None:
+    if output_path is None:
+        return None
+    output = Path(output_path).absolute()
+    if output.exists() and source.exists() and output.samefile(source):
+        raise UsageError(
+            f"{shown}: output_path is the source notebook itself; executed notebooks are "
+            "written elsewhere, the source is never overwritten"
+        )
+    return output
+
+
+def _working_directory(shown: str, source: Path, cwd: PathLike | None) -> str:
+    folder = Path(cwd).absolute() if cwd is not None else source.parent
+    if not folder.is_dir():
+        raise UsageError(f"{shown}: the working directory {folder} is not a folder")
+    return str(folder)
+
+
+def _papermill_node(notebook: Notebook) -> NotebookNode:
+    """The notebook as nbformat's node, with the fields papermill's loader adds."""
+    nb: NotebookNode = nbformat.from_dict(notebook.node)
+    if nb.get("nbformat_minor", 0) < 5:
+        # Cell ids arrive with 4.5; nbformat adds them, as papermill has it do.
+        nb = nbformat.v4.upgrade(nb, from_version=4, from_minor=nb.get("nbformat_minor", 0))
+    nb.metadata.setdefault(
+        "papermill",
+        {
+            "default_parameters": {},
+            "parameters": {},
+            "environment_variables": {},
+            "version": _papermill_version(),
+        },
+    )
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+        cell.metadata.setdefault("papermill", {})
+    return nb
+
+
+@cache
+def _papermill_version() -> str | None:
+    try:
+        return version("papermill")
+    except PackageNotFoundError:  # pragma: no cover - papermill is a dependency
+        return None
+
+
+def _drop_error_markers(nb: NotebookNode) -> tuple[int | None, ...]:
+    kept = [
+        (index, cell)
+        for index, cell in enumerate(nb.cells)
+        if _PAPERMILL_ERROR_TAG not in cell.metadata.tags
+    ]
+    nb.cells = [cell for _, cell in kept]
+    return tuple(index for index, _ in kept)
+
+
+def _kernel(shown: str, nb: NotebookNode, kernel_name: str | None) -> tuple[str, str]:
+    """The kernel to run (checked to be installed) and the notebook's language."""
+    if kernel_name:
+        name, requested_by = kernel_name, "kernel_name"
+    elif nb.metadata.get("kernelspec", {}).get("name"):
+        name, requested_by = nb.metadata.kernelspec.name, "the notebook's kernelspec"
+    else:
+        # nbclient's choice too: a notebook without a kernelspec runs on the default kernel.
+        name, requested_by = "python3", "default (the notebook has no kernelspec)"
+    spec = kernel_spec(name)
+    if spec is None:
+        raise KernelNotFoundError.from_names(shown, name, installed_kernels(), requested_by)
+    language = (
+        nb.metadata.get("language_info", {}).get("name")
+        or nb.metadata.get("kernelspec", {}).get("language")
+        or spec.language
+    )
+    return name, str(language)
+
+
+def _check_parameters(shown: str, values: Mapping[str, Any], language: str) -> None:
+    problem = _parameters.find_problem(values, language)
+    if problem is not None:
+        raise ParameterError.from_value(shown, problem.name, problem.value, problem.reason)
+
+
+def _first_tagged(nb: NotebookNode, tag: str) -> int:
+    return next((i for i, cell in enumerate(nb.cells) if tag in cell.metadata.tags), -1)
+
+
+def _inject(
+    nb: NotebookNode,
+    origins: tuple[int | None, ...],
+    values: dict[str, Any],
+    kernel_name: str,
+    language: str,
+) -> tuple[int | None, ...]:
+    """Adds the injected-parameters cell where papermill puts it; returns the new origins."""
+    cell = nbformat.v4.new_code_cell(source=_parameters.render(values, kernel_name, language))
+    cell.metadata["tags"] = ["injected-parameters"]
+    cell.metadata["papermill"] = {}
+    injected = _first_tagged(nb, "injected-parameters")
+    tagged = _first_tagged(nb, "parameters")
+    if injected >= 0:  # a notebook papermill already ran: replace its injected cell
+        before, after = injected, injected + 1
+    elif tagged >= 0:
+        before = after = tagged + 1
+    else:
+        before = after = 0
+    nb.cells = [*nb.cells[:before], cell, *nb.cells[after:]]
+    nb.metadata.papermill["parameters"] = values
+    return (*origins[:before], None, *origins[after:])
+
+
+def _warn_unknown(
+    shown: str,
+    nb: NotebookNode,
+    origins: tuple[int | None, ...],
+    values: Mapping[str, Any],
+    *,
+    language: str,
+    stacklevel: int,
+) -> None:
+    """Warns about parameters the parameters cell does not define, as papermill logs them."""
+    names = ", ".join(repr(name) for name in values)
+    tagged = _first_tagged(nb, "parameters")
+    if tagged < 0:
+        message = (
+            f"{shown} has no cell tagged 'parameters', so its parameters are injected at the "
+            f"top of the notebook: {names}"
+        )
+        warnings.warn(
+            UnknownParameterWarning(message, shown, tuple(values), None), stacklevel=stacklevel
+        )
+        return
+    if language not in _parameters.PYTHON_KERNELS:
+        return  # papermill can only inspect Python parameters cells
+    defined = _parameters.defined_parameters(nb.cells[tagged].source)
+    unknown = tuple(name for name in values if defined is not None and name not in defined)
+    if defined is None or not unknown:
+        return
+    number = (origins[tagged] or 0) + 1
+    listed = ", ".join(repr(name) for name in defined) or "nothing"
+    message = (
+        f"{shown}: the parameters cell (cell {number}) does not define "
+        f"{', '.join(repr(name) for name in unknown)}; it defines {listed}. "
+        "The value is injected anyway"
+    )
+    warnings.warn(UnknownParameterWarning(message, shown, unknown, defined), stacklevel=stacklevel)
+
+
+# -- papermill's record of a run (what NotebookExecutionManager writes) ------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _notebook_start(nb: NotebookNode) -> None:
+    nb.metadata.papermill.update(
+        start_time=_now().isoformat(), end_time=None, duration=None, exception=None
+    )
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            cell.outputs = []
+        cell.metadata.papermill = {
+            "exception": None,
+            "start_time": None,
+            "end_time": None,
+            "duration": None,
+            "status": "pending",
+        }
+
+
+def _cell_start(cell: NotebookNode) -> None:
+    cell.metadata.papermill.update(start_time=_now().isoformat(), status="running", exception=False)
+
+
+def _cell_failed(nb: NotebookNode, cell: NotebookNode) -> None:
+    cell.metadata.papermill.update(exception=True, status="failed")
+    nb.metadata.papermill["exception"] = True
+
+
+def _cell_complete(cell: NotebookNode) -> None:
+    record = cell.metadata.papermill
+    end = _now()
+    record["end_time"] = end.isoformat()
+    if record.get("start_time"):
+        start = datetime.fromisoformat(record["start_time"])
+        record["duration"] = (end - start).total_seconds()
+    if record["status"] != "failed":
+        record["status"] = "completed"
+
+
+def _notebook_complete(nb: NotebookNode) -> None:
+    record = nb.metadata.papermill
+    end = _now()
+    record["end_time"] = end.isoformat()
+    if record.get("start_time"):
+        record["duration"] = (end - datetime.fromisoformat(record["start_time"])).total_seconds()
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """What went wrong in which cell, captured while the kernel could still be asked."""
+
+    kind: Literal["error", "timeout", "died"]
+    executed_index: int
+    ename: str
+    evalue: str
+    traceback: tuple[str, ...]
+    exit_code: int | None = None
+    kernel_output: str = ""
+
+
+async def _execute(plan: _Plan) -> Notebook:
+    nb = plan.nb
+    _notebook_start(nb)
+    failure: _Failure | None = None
+    try:
+        failure = await _run_on_kernel(plan)
+    finally:
+        _notebook_complete(nb)
+        if plan.output_path is not None:
+            _write_atomically(nb, plan.output_path)
+    notebook = Notebook.from_node(_plain(nb), plan.output_path or plan.source_path)
+    if failure is not None:
+        raise _error(plan, notebook, failure)
+    return notebook
+
+
+async def _run_on_kernel(plan: _Plan) -> _Failure | None:
+    try:
+        handle = await KernelHandle.start(
+            plan.kernel_name, plan.cwd, startup_timeout=STARTUP_TIMEOUT
+        )
+    except KernelStartError as exc:
+        raise ExecutionError.from_kernel_start(
+            plan.shown_path, plan.kernel_name, exc.reason, exc.output
+        ) from None
+    succeeded = False
+    try:
+        failure = await _run_cells(plan, handle)
+        succeeded = failure is None
+    finally:
+        # A good run's kernel gets a polite shutdown, as with papermill: atexit hooks may
+        # still flush files. After a failure or a cancellation (Ctrl-C) it may be busy or
+        # broken, and holds nothing worth waiting for.
+        await handle.shutdown(now=not succeeded)
+    return failure
+
+
+def _client(plan: _Plan, handle: KernelHandle) -> NotebookClient:
+    limit = plan.timeout
+    client = NotebookClient(
+        plan.nb,
+        km=handle.manager,
+        kernel_name=plan.kernel_name,
+        log=log,
+        startup_timeout=int(STARTUP_TIMEOUT),
+        # timeout_func, not timeout: nbclient's timeout trait takes whole seconds only.
+        timeout_func=lambda _cell: limit,
+        # On a timeout nbclient interrupts the kernel, collects where the cell was, and
+        # reports this error, which we turn into CellTimeoutError.
+        interrupt_on_timeout=True,
+        error_on_timeout={
+            "ename": _TIMEOUT_ENAME,
+            "evalue": f"Cell execution timed out after {limit} s",
+            "traceback": [],
+        },
+    )
+    client.kc = handle.client
+    return client
+
+
+async def _run_cells(plan: _Plan, handle: KernelHandle) -> _Failure | None:
+    client = _client(plan, handle)
+    try:
+        await _record_language_info(client)
+    except DeadKernelError:
+        raise ExecutionError.from_kernel_start(
+            plan.shown_path, plan.kernel_name, "it died before running any cell", handle.output()
+        ) from None
+    for index, cell in enumerate(plan.nb.cells):
+        _cell_start(cell)
+        try:
+            count = client.code_cells_executed + 1
+            await client.async_execute_cell(cell, index, execution_count=count)
+        except NbclientCellError as exc:
+            if _is_clean_exit(exc):
+                return None  # sys.exit(0) ends a notebook early, successfully (papermill's rule)
+            _cell_failed(plan.nb, cell)
+            return _cell_error(cell, index, exc)
+        except NbclientTimeoutError:
+            _cell_failed(plan.nb, cell)
+            return _timeout(cell, index)
+        except DeadKernelError:
+            _cell_failed(plan.nb, cell)
+            # nbclient numbers a cell only once it replies; the dead one still ran.
+            cell.execution_count = cell.execution_count or client.code_cells_executed
+            return _death(handle, index)
+        finally:
+            _cell_complete(cell)
+    return None
+
+
+async def _record_language_info(client: NotebookClient) -> None:
+    assert client.kc is not None
+    reply = await client.async_wait_for_reply(client.kc.kernel_info())
+    if reply is not None and "language_info" in reply["content"]:
+        client.nb.metadata["language_info"] = reply["content"]["language_info"]
+
+
+def _is_clean_exit(exc: NbclientCellError) -> bool:
+    return exc.ename == "SystemExit" and exc.evalue in ("", "0", "None")
+
+
+def _error_output(cell: NotebookNode) -> NotebookNode | None:
+    errors = [output for output in cell.get("outputs", []) if output.output_type == "error"]
+    return errors[-1] if errors else None
+
+
+def _cell_error(cell: NotebookNode, index: int, exc: NbclientCellError) -> _Failure:
+    if exc.ename == _TIMEOUT_ENAME:
+        return _timeout(cell, index)
+    output = _error_output(cell)
+    traceback = tuple(output.traceback) if output is not None else ()
+    return _Failure("error", index, exc.ename, exc.evalue, traceback)
+
+
+def _timeout(cell: NotebookNode, index: int) -> _Failure:
+    # The interrupt's KeyboardInterrupt traceback shows where the cell was stuck.
+    output = _error_output(cell)
+    traceback = tuple(output.traceback) if output is not None else ()
+    return _Failure("timeout", index, "TimeoutError", "", traceback)
+
+
+def _death(handle: KernelHandle, index: int) -> _Failure:
+    said = handle.output()
+    code = handle.exit_code()
+    lines = tuple(said.splitlines()[-20:])
+    evalue = "The kernel died" + (
+        f" ({KernelDiedError.describe_exit(code)})" if code is not None else ""
+    )
+    return _Failure("died", index, "DeadKernelError", evalue, lines, code, said)
+
+
+# -- results -----------------------------------------------------------------------------------
+
+
+def _plain(nb: NotebookNode) -> dict[str, Any]:
+    """A plain-dict copy: the result must not change with ``nb`` and must pickle anywhere."""
+    copied: dict[str, Any] = json.loads(json.dumps(nb))
+    return copied
+
+
+def _write_atomically(nb: NotebookNode, target: Path) -> None:
+    """Writes ``nb`` so that ``target`` is never seen half-written."""
+    text = nbformat.writes(nb)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Same folder, so os.replace is a rename; "x" mode honours the umask, unlike mkstemp.
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with temporary.open("x", encoding="utf-8") as stream:
+            stream.write(text)
+        temporary.replace(target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _error(plan: _Plan, notebook: Notebook, failure: _Failure) -> CellExecutionError:
+    index = failure.executed_index
+    cell = notebook.cells[index]
+    facts = CellExecutionError.cell_facts(
+        path=plan.shown_path,
+        output_path=None if plan.output_path is None else str(plan.output_path),
+        notebook=notebook,
+        cell_index=plan.origins[index],
+        executed_index=index,
+        execution_count=cell.get("execution_count"),
+        source=cell.source,
+        ename=failure.ename,
+        evalue=failure.evalue,
+        traceback=failure.traceback,
+    )
+    if failure.kind == "timeout":
+        assert plan.timeout is not None
+        facts["evalue"] = f"Cell execution timed out after {plan.timeout:g} s"
+        return CellTimeoutError.from_timeout(facts, plan.timeout)
+    if failure.kind == "died":
+        return KernelDiedError.from_death(facts, failure.exit_code, failure.kernel_output)
+    return CellExecutionError.from_facts(facts)
