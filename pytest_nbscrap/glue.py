@@ -54,9 +54,7 @@ def reglue_scrap(scrap: Scrap, new_name: str | None = None, *, unattached: bool 
     name = new_name or scrap.name
     outputs: list[tuple[dict[str, Any], dict[str, Any]]] = []
     if scrap.encoder not in (None, "display"):
-        payload = (
-            _encode_with(name, scrap.encoder, scrap.data) if scrap.decoded else scrap.payload
-        )
+        payload = _encode_with(name, scrap.encoder, scrap.data) if scrap.decoded else scrap.payload
         data, metadata = data_output(name, payload, scrap.encoder)
         if not unattached:
             outputs.append((data, metadata))
@@ -126,8 +124,7 @@ def _publish(outputs: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
 
     if not InteractiveShell.initialized():
         warnings.warn(
-            "glue() needs a Jupyter kernel or IPython shell to store scraps in; "
-            "nothing was stored",
+            "glue() needs a Jupyter kernel or IPython shell to store scraps in; nothing was stored",
             NoKernelWarning,
             stacklevel=3,
         )

@@ -1,3 +1,218 @@
-"""The pytest plugin (entry point ``pytest11: nbscrap``)."""
+"""The pytest plugin (entry point ``pytest11: nbscrap``): options, markers and hooks, kept thin.
+
+The logic lives in plain modules (``runs``, ``params``, ``settings``); nothing heavy is imported
+until a notebook actually runs, so a session that uses none pays nothing for the plugin.
+"""
 
 from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import os
+import sys
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .errors import ExecutionError, NotebookReadError
+from .fixtures import nb, nb_param_sets, nbscrap_params, run_notebook, scraps
+from .items import NotebookFile, NotebookItem, failure_repr, runner_key, settings_key
+from .params import param_id
+from .runs import Runner
+from .settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, Settings
+
+__all__ = ["nb", "nbscrap_params", "run_notebook", "scraps"]
+
+#: Marks a folder as holding executed notebooks, so collection skips it on later runs.
+OUTPUT_MARKER = ".nbscrap-output"
+
+MARKERS = (
+    "notebook(path, *, kernel=None, timeout=None, cwd=None): the notebook whose execution the "
+    "`nb` and `scraps` fixtures give this test; a relative path is taken from the test file's "
+    "folder. Applies to a function, a class, or a module (pytestmark).",
+    "nb_params(*param_sets, **params): parameters for the notebook; several dicts parametrize "
+    "the test, one run each; keyword params are merged into every set. The closest marker wins.",
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nbscrap", "notebooks as tests (pytest-nbscrap)")
+
+    def option(flag: str, ini: str, help: str, ini_type: Any = "string", **kwargs: Any) -> None:
+        group.addoption(flag, dest=ini, help=f"{help} [ini: {ini}]", **kwargs)
+        parser.addini(ini, help=help, type=ini_type, default=None)
+
+    option(
+        "--nbscrap",
+        "nbscrap",
+        "collect *.ipynb files as tests",
+        "bool",
+        action="store_true",
+        default=None,
+    )
+    option(
+        "--nbscrap-kernel",
+        "nbscrap_kernel",
+        "kernel for every notebook (default: each notebook's own)",
+    )
+    option(
+        "--nbscrap-timeout",
+        "nbscrap_timeout",
+        f"seconds a cell may run; 0 for none (default {DEFAULT_TIMEOUT:g})",
+        type=float,
+    )
+    option(
+        "--nbscrap-output-dir",
+        "nbscrap_output_dir",
+        "folder for executed notebooks (default: under pytest's basetemp)",
+    )
+    parser.addini(
+        "nbscrap_glob",
+        help=f"file patterns collected with --nbscrap (default {DEFAULT_GLOB})",
+        type="args",
+    )
+
+
+def _read_settings(config: pytest.Config) -> Settings:
+    def value(name: str) -> Any:
+        given = config.getoption(name)
+        return given if given is not None else config.getini(name)
+
+    timeout = value("nbscrap_timeout")
+    timeout = DEFAULT_TIMEOUT if timeout in (None, "") else float(timeout)
+    output = value("nbscrap_output_dir")
+    color = config.getoption("color", "auto")
+    return Settings(
+        collect=bool(value("nbscrap")),
+        kernel=value("nbscrap_kernel") or None,
+        timeout=timeout or None,
+        output_dir=Path(output).resolve() if output else None,
+        globs=tuple(config.getini("nbscrap_glob") or (DEFAULT_GLOB,)),
+        color=color == "yes"
+        or (color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ),
+    )
+
+
+def _check_output_dir(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise pytest.UsageError(f"--nbscrap-output-dir {folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"--nbscrap-output-dir {folder} cannot be created: {exc.strerror}"
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise pytest.UsageError(f"--nbscrap-output-dir {folder} is not writable")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+    settings = _read_settings(config)
+    if settings.output_dir is not None:
+        _check_output_dir(settings.output_dir)
+    config.stash[settings_key] = settings
+
+    def output_dir() -> Path:
+        # Made on first use, so sessions that run no notebook create no folder.
+        folder: Path = settings.output_dir or config._tmp_path_factory.getbasetemp() / "nbscrap"  # type: ignore[attr-defined]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / OUTPUT_MARKER).touch()
+        return folder
+
+    # pytest-xdist workers share a user-given output folder: each gets its own subfolder.
+    worker_input = getattr(config, "workerinput", None)
+    worker = worker_input.get("workerid") if worker_input and settings.output_dir else None
+    config.stash[runner_key] = Runner(output_dir, root=config.rootpath, worker=worker)
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    """Executed notebooks are outputs, never tests, wherever the output folder is."""
+    if collection_path.is_dir() and (collection_path / OUTPUT_MARKER).exists():
+        return True
+    return None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    settings = config.stash[settings_key]
+    return settings.describe() if settings.collect else None
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> NotebookFile | None:
+    settings = parent.config.stash[settings_key]
+    if not settings.collect or not any(
+        fnmatch.fnmatch(file_path.name, glob) for glob in settings.globs
+    ):
+        return None
+    if _excluded(file_path, parent.config, settings):
+        return None
+    file: NotebookFile = NotebookFile.from_parent(parent, path=file_path)
+    return file
+
+
+def _excluded(path: Path, config: pytest.Config, settings: Settings) -> bool:
+    """Checkpoints, hidden folders and our own output are never collected."""
+    relative = path.relative_to(config.rootpath) if path.is_relative_to(config.rootpath) else path
+    if any(part == ".ipynb_checkpoints" or part.startswith(".") for part in relative.parts[:-1]):
+        return True
+    output = settings.output_dir
+    return output is not None and path.is_relative_to(output)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Several ``nb_params`` sets parametrize the test, with readable ids."""
+    if "nbscrap_params" not in metafunc.fixturenames:
+        return
+    sets = nb_param_sets(metafunc.definition)
+    if len(sets) > 1:
+        metafunc.parametrize("nbscrap_params", sets, ids=[param_id(s) for s in sets], indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A collected notebook given several ``nb_params`` sets after collection runs once per set."""
+    expanded: list[pytest.Item] = []
+    for item in items:
+        if isinstance(item, NotebookItem) and item.error is None:
+            sets = nb_param_sets(item)
+            if len(sets) > 1:
+                expanded.extend(_item_per_set(item, sets))
+                continue
+        expanded.append(item)
+    items[:] = expanded
+
+
+def _item_per_set(item: NotebookItem, sets: list[dict[str, Any]]) -> list[NotebookItem]:
+    copies = []
+    for params in sets:
+        merged = {**item.spec.params, **params}
+        spec = dataclasses.replace(item.spec, params=merged)
+        parent = item.parent
+        assert parent is not None  # a collected item always has its file as parent
+        copy = NotebookItem.from_parent(
+            parent, name=f"{item.path.stem}[{param_id(merged)}]", spec=spec
+        )
+        for marker in item.own_markers:
+            if marker.name != "nb_params":
+                copy.own_markers.append(marker)
+                copy.keywords[marker.name] = marker
+        copies.append(copy)
+    return copies
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, Any]:
+    """A test whose notebook failed to run shows the notebook failure, not fixture internals."""
+    report = yield
+    error = call.excinfo.value if call.excinfo is not None else None
+    if (
+        report.failed
+        and isinstance(error, (ExecutionError, NotebookReadError))
+        and not isinstance(item, NotebookItem)
+    ):
+        report.longrepr = failure_repr(error, item.config.stash[settings_key].color)
+    return report

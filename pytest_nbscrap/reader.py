@@ -7,6 +7,7 @@ only when asked for, so one corrupt scrap never hides the others.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
@@ -54,7 +55,8 @@ class Notebook:
     def from_node(cls, node: Mapping[str, Any], path: PathLike | None = None) -> Notebook:
         """Wraps an in-memory notebook (a dict or an nbformat NotebookNode)."""
         where = os.fspath(path) if path is not None else "<notebook>"
-        return cls(_checked(dict(node), where), path)
+        # Reading normalises cells in place; the caller's notebook must stay as it was.
+        return cls(_checked(copy.deepcopy(dict(node)), where), path)
 
     @classmethod
     def from_path(cls, path: PathLike) -> Notebook:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def code_cell(source: str = "", outputs: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+def code_cell(
+    source: str = "", outputs: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
     cell: dict[str, Any] = {
         "cell_type": "code",
         "source": source,

@@ -336,10 +336,6 @@ def test_scrapbook_reading_a_notebook_node_leaves_it_unchanged():
     assert node == split_source_notebook()
 
 
-@pytest.mark.xfail(
-    reason="Notebook.from_node joins the caller's split source/text lists in place "
-    "(shallow dict() copy before _checked); fix: deep-copy the node in from_node",
-)
 def test_reading_a_notebook_dict_leaves_it_unchanged():
     node = split_source_notebook()
     pytest_nbscrap.read_notebook(node).scraps  # noqa: B018 - reading is the point

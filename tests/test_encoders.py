@@ -47,7 +47,10 @@ def test_the_automatic_encoder_fits_the_value(value, expected):
 
 
 def test_a_value_no_encoder_accepts_raises_scrapbooks_not_implemented_error():
-    with pytest.raises(NotImplementedError, match=r"Scrap of type <class 'object'> has no supported encoder registered"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"Scrap of type <class 'object'> has no supported encoder registered",
+    ):
         registry.find(object())
 
 
@@ -164,7 +167,9 @@ def test_entry_point_encoders_are_loaded_on_first_lookup(monkeypatch):
     import importlib.metadata
 
     monkeypatch.setattr(
-        importlib.metadata, "entry_points", lambda group: [FakeEntryPoint()] if group == "pytest_nbscrap.encoders" else []
+        importlib.metadata,
+        "entry_points",
+        lambda group: [FakeEntryPoint()] if group == "pytest_nbscrap.encoders" else [],
     )
     local = EncoderRegistry((TextEncoder(),))
     assert local.lookup("upper").name == "upper"

@@ -23,7 +23,12 @@ def test_glue_writes_scrapbooks_wire_format(glued):
     glue("x", [1, 2])
     [output] = glued()
     assert output["data"] == {
-        "application/scrapbook.scrap.json+json": {"name": "x", "data": [1, 2], "encoder": "json", "version": 1}
+        "application/scrapbook.scrap.json+json": {
+            "name": "x",
+            "data": [1, 2],
+            "encoder": "json",
+            "version": 1,
+        }
     }
     assert output["metadata"] == {"scrapbook": {"name": "x", "data": True, "display": False}}
 

@@ -98,8 +98,14 @@ def test_missing_scrap_lists_the_names_present(tmp_path):
         ('{"nbformat": 3, "worksheets": []}', "nbformat 3 is not supported"),
         ('{"nbformat": 4, "cells": {}}', "not a notebook: 'cells' is not a list"),
         ('{"nbformat": 4, "cells": [1]}', r"not a notebook: cells\[0\] is not an object"),
-        ('{"nbformat": 4, "cells": [{"cell_type": "code", "outputs": 5}]}', r"cells\[0\].outputs is not a list"),
-        ('{"nbformat": 4, "cells": [{"cell_type": "code", "source": 5}]}', r"cells\[0\].source is not text"),
+        (
+            '{"nbformat": 4, "cells": [{"cell_type": "code", "outputs": 5}]}',
+            r"cells\[0\].outputs is not a list",
+        ),
+        (
+            '{"nbformat": 4, "cells": [{"cell_type": "code", "source": 5}]}',
+            r"cells\[0\].source is not text",
+        ),
     ],
 )
 def test_an_unreadable_file_is_one_error_naming_file_and_cause(tmp_path, content, reason):

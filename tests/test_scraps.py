@@ -47,7 +47,12 @@ def test_scraps_repr_lists_items():
 def test_wire_format_is_scrapbooks():
     bundle, metadata = data_output("x", 1, "json")
     assert bundle == {
-        "application/scrapbook.scrap.json+json": {"name": "x", "data": 1, "encoder": "json", "version": 1}
+        "application/scrapbook.scrap.json+json": {
+            "name": "x",
+            "data": 1,
+            "encoder": "json",
+            "version": 1,
+        }
     }
     assert metadata == {"scrapbook": {"name": "x", "data": True, "display": False}}
 
@@ -67,13 +72,18 @@ def test_data_and_display_of_one_glue_merge_into_one_scrap():
 
 
 def test_a_later_glue_of_a_name_replaces_the_earlier_one():
-    cells = [code_cell(outputs=[data("x", 1), display("x", "1")]), code_cell(outputs=[data("x", 2)])]
+    cells = [
+        code_cell(outputs=[data("x", 1), display("x", "1")]),
+        code_cell(outputs=[data("x", 2)]),
+    ]
     scrap = scraps_from_cells(cells)["x"]
     assert (scrap.data, scrap.display) == (2, None)
 
 
 def test_a_display_only_glue_after_a_data_glue_replaces_it():
-    scraps = scraps_from_cells([code_cell(outputs=[data("x", 1)]), code_cell(outputs=[display("x", "fig")])])
+    scraps = scraps_from_cells(
+        [code_cell(outputs=[data("x", 1)]), code_cell(outputs=[display("x", "fig")])]
+    )
     assert scraps["x"].encoder == "display"
     assert scraps["x"].data is None
 
@@ -99,7 +109,9 @@ def test_an_unknown_encoder_fails_alone_and_only_when_its_data_is_read():
 
 def test_a_corrupt_payload_names_scrap_and_encoder():
     scraps = scraps_from_cells([code_cell(outputs=[data("frame", "bm90IHBhcnF1ZXQ=", "pandas")])])
-    with pytest.raises(ScrapDecodeError, match="Scrap 'frame' cannot be decoded with encoder 'pandas'"):
+    with pytest.raises(
+        ScrapDecodeError, match="Scrap 'frame' cannot be decoded with encoder 'pandas'"
+    ):
         scraps["frame"].data  # noqa: B018
     assert "undecodable" in repr(scraps["frame"])
 
@@ -108,13 +120,22 @@ def test_outputs_that_are_not_scraps_are_ignored():
     outputs = [
         {"output_type": "stream", "name": "stdout", "text": "hi"},
         {"output_type": "display_data", "data": {"text/plain": "1"}, "metadata": {}},
-        {"output_type": "display_data", "data": {"application/scrapbook.scrap.json+json": "junk"}, "metadata": {}},
+        {
+            "output_type": "display_data",
+            "data": {"application/scrapbook.scrap.json+json": "junk"},
+            "metadata": {},
+        },
     ]
-    assert scraps_from_cells([code_cell(outputs=outputs), {"cell_type": "markdown", "source": ""}]) == {}
+    assert (
+        scraps_from_cells([code_cell(outputs=outputs), {"cell_type": "markdown", "source": ""}])
+        == {}
+    )
 
 
 def test_scraps_views_and_dicts():
-    scraps = scraps_from_cells([code_cell(outputs=[data("a", 1), data("b", 2), display("b", "2"), display("c", "c")])])
+    scraps = scraps_from_cells(
+        [code_cell(outputs=[data("a", 1), data("b", 2), display("b", "2"), display("c", "c")])]
+    )
     assert scraps.data_dict == {"a": 1, "b": 2}
     assert list(scraps.display_dict) == ["b", "c"]
     assert list(scraps.dataframe.columns) == ["name", "data", "encoder", "display"]

@@ -1,0 +1,109 @@
+"""The ``nb``, ``scraps`` and ``run_notebook`` fixtures, and how markers become run specs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .errors import UsageError
+from .items import runner_key, settings_key
+from .params import ParamSet, param_sets
+from .reader import Notebook
+from .runs import RunSpec
+from .scraps import Scraps
+
+__all__ = ["nb", "nb_param_sets", "nbscrap_params", "run_notebook", "scraps", "spec_for"]
+
+RunNotebook = Callable[..., Notebook]
+
+
+def nb_param_sets(node: pytest.Item | Any) -> list[ParamSet]:
+    """The parameter sets of the closest ``nb_params`` marker (one empty set when none)."""
+    marker = node.get_closest_marker("nb_params")
+    if marker is None:
+        return [{}]
+    return param_sets(marker.args, marker.kwargs, where=node.nodeid)
+
+
+def spec_for(request: pytest.FixtureRequest, params: ParamSet) -> RunSpec:
+    """The run a test asks for through its closest ``notebook`` marker."""
+    marker = request.node.get_closest_marker("notebook")
+    if marker is None:
+        pytest.fail(
+            f"{request.node.nodeid} uses the {request.fixturename!r} fixture but no notebook is "
+            "named: add @pytest.mark.notebook('path/to/notebook.ipynb') to the test, its class, "
+            "or its module (pytestmark = pytest.mark.notebook(...))",
+            pytrace=False,
+        )
+    return notebook_marker_spec(marker.args, marker.kwargs, request, params)
+
+
+def notebook_marker_spec(
+    args: tuple[Any, ...], kwargs: dict[str, Any], request: pytest.FixtureRequest, params: ParamSet
+) -> RunSpec:
+    settings = request.config.stash[settings_key]
+    if len(args) != 1 or not isinstance(args[0], (str, Path)):
+        raise UsageError(
+            f"{request.node.nodeid}: notebook marker takes one path: "
+            "@pytest.mark.notebook('path.ipynb', kernel=None, timeout=None, cwd=None)"
+        )
+    unknown = set(kwargs) - {"kernel", "timeout", "cwd"}
+    if unknown:
+        raise UsageError(
+            f"{request.node.nodeid}: notebook marker got unknown option(s) "
+            f"{', '.join(sorted(unknown))}; it takes kernel, timeout and cwd"
+        )
+    base = request.path.parent
+    cwd = kwargs.get("cwd")
+    return RunSpec(
+        path=(base / args[0]).resolve(),
+        params=params,
+        kernel=kwargs.get("kernel", settings.kernel),
+        timeout=kwargs.get("timeout", settings.timeout),
+        cwd=(base / cwd).resolve() if cwd is not None else None,
+    )
+
+
+@pytest.fixture
+def nbscrap_params(request: pytest.FixtureRequest) -> ParamSet:
+    """The parameter set this test runs its notebook with (from ``nb_params``)."""
+    if hasattr(request, "param"):
+        chosen: ParamSet = request.param
+        return chosen
+    return nb_param_sets(request.node)[0]
+
+
+@pytest.fixture
+def nb(request: pytest.FixtureRequest, nbscrap_params: ParamSet) -> Notebook:
+    """The executed notebook named by the test's ``notebook`` marker, with its ``nb_params``."""
+    return request.config.stash[runner_key].run(spec_for(request, nbscrap_params))
+
+
+@pytest.fixture
+def scraps(nb: Notebook) -> Scraps:
+    """The scraps of the executed notebook (see ``nb``)."""
+    return nb.scraps
+
+
+@pytest.fixture
+def run_notebook(request: pytest.FixtureRequest) -> RunNotebook:
+    """Runs any notebook with parameters: ``run_notebook("path.ipynb", symbol="XYZ")``.
+
+    Paths are relative to the test file's folder; runs are shared like the ``nb`` fixture's.
+    """
+    settings = request.config.stash[settings_key]
+    runner = request.config.stash[runner_key]
+
+    def run(path: str | Path, /, **params: Any) -> Notebook:
+        spec = RunSpec(
+            path=(request.path.parent / path).resolve(),
+            params=params,
+            kernel=settings.kernel,
+            timeout=settings.timeout,
+        )
+        return runner.run(spec)
+
+    return run

@@ -1,0 +1,130 @@
+"""Notebooks collected as test items (``--nbscrap``), and how notebook failures are reported."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _pytest._code.code import (
+    ExceptionChainRepr,
+    ReprEntryNative,
+    ReprFileLocation,
+    ReprTraceback,
+)
+
+from .errors import CellExecutionError, NbScrapError, UsageError
+from .params import metadata_param_sets, param_id
+from .reader import Notebook
+from .runs import Runner, RunSpec
+from .settings import Settings
+
+__all__ = ["NotebookFile", "NotebookItem", "failure_repr", "runner_key", "settings_key"]
+
+settings_key = pytest.StashKey[Settings]()
+runner_key = pytest.StashKey[Runner]()
+
+
+class NotebookFile(pytest.File):
+    """A ``.ipynb`` file: one item, or one per parameter set in its ``metadata.nbscrap``.
+
+    A file that cannot be read still yields one item, which fails with the reason: one broken
+    notebook must not stop the session the way a collection error would.
+    """
+
+    def collect(self) -> Iterator[NotebookItem]:
+        settings = self.config.stash[settings_key]
+        try:
+            options = _nbscrap_metadata(Notebook.from_path(self.path), str(self.path))
+            sets = (
+                metadata_param_sets(options["params"], where=str(self.path))
+                if "params" in options
+                else [{}]
+            )
+        except NbScrapError as error:
+            yield NotebookItem.from_parent(
+                self, name=self.path.stem, spec=RunSpec(self.path), error=error
+            )
+            return
+        timeout = options.get("timeout", settings.timeout)
+        kernel = options.get("kernel", settings.kernel)
+        for params in sets:
+            name = f"{self.path.stem}[{param_id(params)}]" if params else self.path.stem
+            spec = RunSpec(self.path, params, kernel=kernel, timeout=timeout)
+            item = NotebookItem.from_parent(self, name=name, spec=spec)
+            _apply_metadata_markers(item, options)
+            yield item
+
+
+def _nbscrap_metadata(notebook: Notebook, where: str) -> Mapping[str, Any]:
+    options = notebook.metadata.get("nbscrap", {})
+    if not isinstance(options, Mapping):
+        raise UsageError(f"{where}: metadata.nbscrap must be an object")
+    unknown = set(options) - {"params", "timeout", "kernel", "skip", "xfail", "markers"}
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown key(s) in metadata.nbscrap: {', '.join(sorted(unknown))}; "
+            "known: params, timeout, kernel, skip, xfail, markers"
+        )
+    return options
+
+
+def _apply_metadata_markers(item: pytest.Item, options: Mapping[str, Any]) -> None:
+    if options.get("skip"):
+        item.add_marker(pytest.mark.skip(reason=str(options["skip"])))
+    if options.get("xfail"):
+        item.add_marker(pytest.mark.xfail(reason=str(options["xfail"])))
+    for name in options.get("markers", []):
+        item.add_marker(str(name))
+
+
+class NotebookItem(pytest.Item):
+    """Executes one notebook (with one parameter set); passes when no cell fails."""
+
+    def __init__(self, *, spec: RunSpec, error: NbScrapError | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.error = error
+
+    def runtest(self) -> None:
+        if self.error is not None:
+            raise self.error
+        self.config.stash[runner_key].run(self.effective_spec())
+
+    def effective_spec(self) -> RunSpec:
+        """The run spec, with parameters from an ``nb_params`` marker added after collection."""
+        marker = self.get_closest_marker("nb_params")
+        if marker is None:
+            return self.spec
+        from .params import param_sets
+
+        [params] = param_sets(marker.args, marker.kwargs, where=self.nodeid)[:1]
+        return RunSpec(
+            self.spec.path, {**self.spec.params, **params}, self.spec.kernel, self.spec.timeout
+        )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, NbScrapError):
+            return failure_repr(excinfo.value, self.config.stash[settings_key].color)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"notebook {self.name}"
+
+
+def failure_repr(error: NbScrapError, color: bool) -> ExceptionChainRepr:
+    """pytest's own failure structure around our text, so the one-line summary carries the
+    error and cell, and the report crosses pytest-xdist intact."""
+    if isinstance(error, CellExecutionError):
+        from .export import failure_summary, render_failure
+
+        text = render_failure(error, color=color)
+        summary = failure_summary(error, color=color)
+        location = ReprFileLocation(str(error.path), error.cell_number or 0, summary)
+    else:
+        text = str(error)
+        summary = text.splitlines()[0] if text else type(error).__name__
+        location = ReprFileLocation(str(getattr(error, "path", "")), 0, summary)
+    entry = ReprEntryNative([text if text.endswith("\n") else text + "\n"])
+    return ExceptionChainRepr([(ReprTraceback([entry], None, "native"), location, None)])

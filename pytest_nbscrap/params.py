@@ -1,0 +1,70 @@
+"""Parameter sets: from markers and notebook metadata to dicts, ids and file-name suffixes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import UsageError
+
+__all__ = ["ParamSet", "freeze", "param_id", "param_sets", "safe_name"]
+
+ParamSet = dict[str, Any]
+
+
+def param_sets(args: Sequence[Any], kwargs: Mapping[str, Any], *, where: str) -> list[ParamSet]:
+    """``nb_params(*sets, **params)``: keyword params are merged into each positional set."""
+    for index, item in enumerate(args):
+        if not isinstance(item, Mapping):
+            raise UsageError(
+                f"{where}: nb_params positional argument {index + 1} must be a dict of "
+                f"parameters, not {type(item).__name__}; write nb_params(name=value) or "
+                "nb_params({'name': value}, {'name': other})"
+            )
+    sets = [dict(item) for item in args] or [{}]
+    return [{**item, **kwargs} for item in sets]
+
+
+def metadata_param_sets(value: Any, *, where: str) -> list[ParamSet]:
+    """``metadata.nbscrap.params``: a dict, or a list of dicts (one run each)."""
+    if isinstance(value, Mapping):
+        return [dict(value)]
+    if isinstance(value, list) and value and all(isinstance(item, Mapping) for item in value):
+        return [dict(item) for item in value]
+    raise UsageError(
+        f"{where}: metadata.nbscrap.params must be a dict or a non-empty list of dicts"
+    )
+
+
+def param_id(params: Mapping[str, Any]) -> str:
+    """A readable test id: ``symbol=AAA,threshold=0.1``."""
+    return ",".join(f"{key}={_short(value)}" for key, value in params.items())
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=repr)
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def freeze(params: Mapping[str, Any]) -> str:
+    """A canonical, hashable form of a parameter set (the same set always gives the same key)."""
+    return json.dumps(params, sort_keys=True, default=repr)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=,+\[\]-]+")
+
+
+def safe_name(text: str, *, limit: int = 80) -> str:
+    """``text`` made safe as one file-name component: no separators, no ``..``, bounded length.
+
+    Names that had to be changed or shortened get a short hash so two never collide.
+    """
+    cleaned = _UNSAFE.sub("_", text).strip("._") or "notebook"
+    cleaned = cleaned.replace("..", "_")
+    if cleaned == text and len(cleaned) <= limit:
+        return cleaned
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{cleaned[:limit]}-{digest}"
