@@ -88,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
         help="longer outputs keep their first and last lines (default: 20; 0: no limit)",
     )
     render.add_argument(
+        "--max-source-lines",
+        type=_non_negative,
+        default=30,
+        metavar="N",
+        help="longer cells show N lines, around the failing line if any (default: 30; 0: all)",
+    )
+    render.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
@@ -143,6 +150,7 @@ def _render(args: argparse.Namespace) -> int:
         color=use_color(args.color),
         context=args.context,
         max_output_lines=args.max_output_lines or None,
+        max_source_lines=args.max_source_lines or None,
         template=args.template,
     )
     text, _ = exporter.from_document(document)

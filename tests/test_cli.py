@@ -88,6 +88,15 @@ def test_render_max_output_lines_0_keeps_everything(capsys):
     assert "    line 30\n" in out
 
 
+def test_render_max_source_lines_option_shortens_long_cells(capsys, tmp_path):
+    source = "\n".join(f"x{i} = {i}" for i in range(50))
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": []}
+    node = {"cells": [{**cell, "source": source}], "metadata": {}, "nbformat": 4}
+    (tmp_path / "long.ipynb").write_text(json.dumps(node), encoding="utf-8")
+    _, out, _ = run(capsys, "render", tmp_path / "long.ipynb", "--max-source-lines", "4")
+    assert "  ... 46 lines not shown ..." in out
+
+
 def test_render_template_option_uses_the_users_template(capsys):
     _, out, _ = run(
         capsys, "render", EXECUTED / "failing.ipynb", "--template", TEMPLATES / "compact.j2"

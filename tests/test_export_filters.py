@@ -107,6 +107,26 @@ def test_number_lines_paints_the_marked_line_only_with_a_style():
     assert numbered == "  1 | a\n\x1b[1;31m> 2 | b\x1b[0m"
 
 
+def test_number_lines_shows_only_the_ranges_asked_with_true_numbers():
+    text = "\n".join(f"line {i}" for i in range(1, 13))
+    assert number_lines(text, ranges=[(1, 2), (11, 12)]).split("\n") == [
+        "   1 | line 1",
+        "   2 | line 2",
+        "     ... 8 lines not shown ...",
+        "  11 | line 11",
+        "  12 | line 12",
+    ]
+
+
+def test_number_lines_notes_lines_cut_at_both_ends():
+    text = "\n".join(f"line {i}" for i in range(1, 6))
+    assert number_lines(text, ranges=[(3, 3)], mark=3).split("\n") == [
+        "    ... 2 lines not shown ...",
+        "> 3 | line 3",
+        "    ... 2 lines not shown ...",
+    ]
+
+
 def test_number_lines_of_nothing_is_nothing():
     assert number_lines("") == ""
 

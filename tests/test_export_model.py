@@ -18,7 +18,15 @@ from pytest_nbscrap.errors import (
     KernelDiedError,
     NotebookReadError,
 )
-from pytest_nbscrap.export import Cell, Document, Elided, Failure, failure_summary
+from pytest_nbscrap.export import (
+    Cell,
+    Document,
+    Elided,
+    Failure,
+    TruncateSources,
+    failure_summary,
+    render_notebook,
+)
 from pytest_nbscrap.export.model import failing_line
 from pytest_nbscrap.reader import read_notebook
 
@@ -291,3 +299,55 @@ def test_document_from_a_missing_path_raises_notebook_read_error(tmp_path):
 def test_document_from_a_path_keeps_the_path():
     path = EXECUTED / "clean.ipynb"
     assert Document.from_notebook(path).path == str(path)
+
+
+def long_cell_notebook(failing_line_number: int | None):
+    source = "\n".join(f"x{i} = {i}" for i in range(1, 61))
+    traceback = [f"Cell In[2], line {failing_line_number}\n"] if failing_line_number else []
+    return notebook(
+        code(source, stream("printed\n"), count=1),
+        code(source, error("ValueError", "bad", traceback), count=2),
+    )
+
+
+def test_long_failing_cell_shows_a_window_around_the_line_that_raised():
+    document = TruncateSources(10)(Document.from_node(long_cell_notebook(40)))
+    context, failed = document.cells
+    assert isinstance(failed, Cell)
+    assert failed.shown_lines == ((34, 43),)
+    assert isinstance(context, Cell)
+    assert context.shown_lines == ((1, 5), (56, 60))
+
+
+def test_long_failing_cell_without_a_known_line_shows_head_and_tail():
+    document = TruncateSources(10)(Document.from_node(long_cell_notebook(None)))
+    assert [cell.shown_lines for cell in document.cells if isinstance(cell, Cell)] == [
+        ((1, 5), (56, 60)),
+        ((1, 5), (56, 60)),
+    ]
+
+
+def test_failing_line_near_the_end_keeps_a_full_window():
+    document = TruncateSources(10)(Document.from_node(long_cell_notebook(60)))
+    assert [cell.shown_lines for cell in document.cells if isinstance(cell, Cell)][1] == (
+        (51, 60),
+    )
+
+
+def test_rendered_long_cells_keep_the_failing_line_and_true_numbers():
+    text = render_notebook(long_cell_notebook(40), max_source_lines=10)
+    assert "> 40 | x40 = 40" in text
+    assert "     ... 33 lines not shown ...\n  34 | x34 = 34" in text
+    assert len(text.splitlines()) < 40
+
+
+def test_importing_the_exporter_and_the_command_line_does_not_import_jinja2():
+    import subprocess
+    import sys
+
+    code_ = (
+        "import sys, pytest_nbscrap.export, pytest_nbscrap.__main__\n"
+        "heavy = {'jinja2', 'pandas', 'papermill', 'nbclient', 'nbformat'} & set(sys.modules)\n"
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code_], check=True, timeout=60)

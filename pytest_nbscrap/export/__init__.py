@@ -16,6 +16,7 @@ from .preprocessors import (
     FocusOnFailure,
     Preprocessor,
     TruncateOutputs,
+    TruncateSources,
 )
 from .render import default_exporter, failure_summary, render_failure, render_notebook
 from .writers import FileWriter, StdoutWriter, StringWriter, Writer
@@ -41,6 +42,7 @@ __all__ = [
     "DropPapermillMarkers",
     "FocusOnFailure",
     "TruncateOutputs",
+    "TruncateSources",
     "AnsiColors",
     "Writer",
     "StringWriter",

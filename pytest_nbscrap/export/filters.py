@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Sequence
 
 __all__ = [
     "STYLES",
@@ -119,24 +120,41 @@ def number_lines(
     *,
     mark: int | None = None,
     mark_style: str | None = None,
+    ranges: Sequence[tuple[int, int]] | None = None,
 ) -> str:
     """Prefixes lines with right-aligned numbers, ``"  1 | code"``.
 
     Line ``mark`` (a number as printed) gets ``">"`` in its gutter so it is found without colour;
-    ``mark_style`` (e.g. ``"bold red"``) also paints it.
+    ``mark_style`` (e.g. ``"bold red"``) also paints it. ``ranges`` (inclusive ``(first,
+    last)`` numbers) shows only those lines, with a note for each gap, numbers kept true.
     """
     if not text:
         return ""
     lines = text.split("\n")
-    width = len(str(start + len(lines) - 1))
+    last = start + len(lines) - 1
+    width = len(str(last))
+    shown = [(max(first, start), min(end, last)) for first, end in ranges or [(start, last)]]
     numbered = []
-    for number, line in enumerate(lines, start):
-        gutter = ">" if number == mark else " "
-        row = f"{gutter} {number:>{width}} | {line}".rstrip()
-        if number == mark and mark_style:
-            row = colorize(row, mark_style)
-        numbered.append(row)
+    previous = start - 1
+    for first, end in shown:
+        if first > previous + 1:
+            numbered.append(_gap(first - previous - 1, width))
+        for number in range(first, end + 1):
+            numbered.append(_numbered(lines[number - start], number, width, mark, mark_style))
+        previous = end
+    if previous < last:
+        numbered.append(_gap(last - previous, width))
     return "\n".join(numbered)
+
+
+def _numbered(line: str, number: int, width: int, mark: int | None, style: str | None) -> str:
+    gutter = ">" if number == mark else " "
+    row = f"{gutter} {number:>{width}} | {line}".rstrip()
+    return colorize(row, style) if number == mark and style else row
+
+
+def _gap(count: int, width: int) -> str:
+    return f"{'':>{width + 2}} ... {count} line{'' if count == 1 else 's'} not shown ..."
 
 
 def truncate(text: str, max_lines: int | None, *, note: str = "... {count} lines cut ...") -> str:

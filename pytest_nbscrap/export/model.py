@@ -180,6 +180,7 @@ class Cell:
     tags: tuple[str, ...] = ()
     failed: bool = False
     failing_line: int | None = None
+    shown_lines: tuple[tuple[int, int], ...] | None = None  # all of them when None
 
     @classmethod
     def from_node(cls, node: Mapping[str, Any], index: int, number: int | None) -> Cell:

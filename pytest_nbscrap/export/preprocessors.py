@@ -19,6 +19,7 @@ __all__ = [
     "FocusOnFailure",
     "Preprocessor",
     "TruncateOutputs",
+    "TruncateSources",
 ]
 
 Preprocessor: TypeAlias = Callable[[Document], Document]
@@ -77,6 +78,40 @@ class TruncateOutputs:
 
     def _output(self, output: Output) -> Output:
         return replace(output, text=truncate(output.text, self.max_lines))
+
+
+@dataclass(frozen=True)
+class TruncateSources:
+    """Shows at most ``max_lines`` lines of a long cell source; line numbers stay true.
+
+    The failing cell keeps a window around the line that raised; other cells their head and
+    tail. Real notebooks have 50-line cells, and three of them would drown the error.
+    """
+
+    max_lines: int | None = 30
+
+    def __call__(self, document: Document) -> Document:
+        if self.max_lines is None or self.max_lines <= 0:
+            return document
+        cells = tuple(
+            replace(item, shown_lines=self._ranges(item)) if isinstance(item, Cell) else item
+            for item in document.cells
+        )
+        return replace(document, cells=cells)
+
+    def _ranges(self, cell: Cell) -> tuple[tuple[int, int], ...] | None:
+        assert self.max_lines is not None
+        count = cell.source.count("\n") + 1
+        limit = max(self.max_lines, 2)
+        if count <= limit:
+            return None
+        mark = cell.failing_line if cell.failed else None
+        if mark is not None and 1 <= mark <= count:
+            # More lines before the failing one than after: they lead up to it.
+            last = min(count, max(1, mark - limit * 2 // 3) + limit - 1)
+            return ((last - limit + 1, last),)
+        head = (limit + 1) // 2
+        return ((1, head), (count - (limit - head) + 1, count))
 
 
 @dataclass(frozen=True)

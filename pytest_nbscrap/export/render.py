@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 from .exporter import Exporter
 from .filters import colorize, sanitize
 from .model import Document, Failure
-from .preprocessors import AnsiColors, DropPapermillMarkers, FocusOnFailure, TruncateOutputs
+from .preprocessors import (
+    AnsiColors,
+    DropPapermillMarkers,
+    FocusOnFailure,
+    TruncateOutputs,
+    TruncateSources,
+)
 
 if TYPE_CHECKING:
     from ..errors import CellExecutionError
@@ -23,11 +29,14 @@ def default_exporter(
     color: bool,
     context: int = 2,
     max_output_lines: int | None = 20,
+    max_source_lines: int | None = 30,
     template: str | os.PathLike[str] | None = None,
 ) -> Exporter:
     """The exporter everything uses: markers dropped, focus on the failure, colours, truncation.
 
     Colours are handled before truncation so that the line counts are those the user sees.
+    ``max_output_lines`` applies to each output, ``max_source_lines`` to each cell's source
+    (``None`` or 0: no limit).
     """
     return Exporter(
         [
@@ -35,6 +44,7 @@ def default_exporter(
             FocusOnFailure(context=context),
             AnsiColors(keep=color),
             TruncateOutputs(max_lines=max_output_lines),
+            TruncateSources(max_lines=max_source_lines),
         ],
         template=template,
         color=color,
@@ -47,12 +57,17 @@ def render_failure(
     color: bool,
     context: int = 2,
     max_output_lines: int | None = 20,
+    max_source_lines: int | None = 30,
     template: str | os.PathLike[str] | None = None,
 ) -> str:
     """The failure view of an execution error: the error, where it is, the failing cell with
     ``context`` cells before it, what they printed, and the executed notebook's path."""
     exporter = default_exporter(
-        color=color, context=context, max_output_lines=max_output_lines, template=template
+        color=color,
+        context=context,
+        max_output_lines=max_output_lines,
+        max_source_lines=max_source_lines,
+        template=template,
     )
     text, _ = exporter.from_error(error)
     return text
@@ -74,6 +89,7 @@ def render_notebook(
     color: bool = False,
     context: int = 2,
     max_output_lines: int | None = 20,
+    max_source_lines: int | None = 30,
     template: str | os.PathLike[str] | None = None,
 ) -> str:
     """A whole notebook as text, or its failure view when it holds an error.
@@ -83,7 +99,11 @@ def render_notebook(
     """
     document = notebook if isinstance(notebook, Document) else Document.from_notebook(notebook)
     exporter = default_exporter(
-        color=color, context=context, max_output_lines=max_output_lines, template=template
+        color=color,
+        context=context,
+        max_output_lines=max_output_lines,
+        max_source_lines=max_source_lines,
+        template=template,
     )
     text, _ = exporter.from_document(document)
     return text
