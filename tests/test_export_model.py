@@ -329,9 +329,7 @@ def test_long_failing_cell_without_a_known_line_shows_head_and_tail():
 
 def test_failing_line_near_the_end_keeps_a_full_window():
     document = TruncateSources(10)(Document.from_node(long_cell_notebook(60)))
-    assert [cell.shown_lines for cell in document.cells if isinstance(cell, Cell)][1] == (
-        (51, 60),
-    )
+    assert [cell.shown_lines for cell in document.cells if isinstance(cell, Cell)][1] == ((51, 60),)
 
 
 def test_rendered_long_cells_keep_the_failing_line_and_true_numbers():
