@@ -186,9 +186,9 @@ class _Plan:
     ) -> _Plan:
         shown = os.fspath(path)
         source = Path(path).absolute()
+        nb = _papermill_node(read_notebook(path))
         output = _output_target(shown, source, output_path)
         workdir = _working_directory(shown, source, cwd)
-        nb = _papermill_node(read_notebook(source))
         origins = _drop_error_markers(nb)
         name, language = _kernel(shown, nb, kernel_name)
         if parameters:

@@ -548,9 +548,9 @@ def test_unrenderable_parameter_is_refused_before_a_kernel_starts(monkeypatch):
     assert_pickles(caught.value, "name", "value_repr", "reason")
 
 
-def test_missing_notebook_is_a_read_error():
+def test_missing_notebook_is_a_read_error(tmp_path):
     with pytest.raises(NotebookReadError, match="no such file"):
-        execute_notebook(HERE / "absent.ipynb")
+        execute_notebook(tmp_path / "absent" / "absent.ipynb")
 
 
 def test_output_path_may_not_be_the_source():
