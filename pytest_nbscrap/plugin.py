@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import os
-import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -83,16 +82,31 @@ def _read_settings(config: pytest.Config) -> Settings:
     timeout = value("nbscrap_timeout")
     timeout = DEFAULT_TIMEOUT if timeout in (None, "") else float(timeout)
     output = value("nbscrap_output_dir")
-    color = config.getoption("color", "auto")
     return Settings(
         collect=bool(value("nbscrap")),
         kernel=value("nbscrap_kernel") or None,
         timeout=timeout or None,
         output_dir=Path(output).resolve() if output else None,
         globs=tuple(config.getini("nbscrap_glob") or (DEFAULT_GLOB,)),
-        color=color == "yes"
-        or (color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ),
+        color=_use_color(config),
     )
+
+
+def _use_color(config: pytest.Config) -> bool:
+    """pytest's own decision (``--color``, NO_COLOR, FORCE_COLOR, TERM=dumb, a terminal or not).
+
+    xdist workers write to no terminal, so they take the controller's decision.
+    """
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None:
+        return bool(worker_input.get("nbscrap_color", False))
+    return config.get_terminal_writer().hasmarkup
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: hands the controller's colour decision to each worker."""
+    node.workerinput["nbscrap_color"] = node.config.stash[settings_key].color
 
 
 def _check_output_dir(folder: Path) -> None:
@@ -108,6 +122,7 @@ def _check_output_dir(folder: Path) -> None:
         raise pytest.UsageError(f"--nbscrap-output-dir {folder} is not writable")
 
 
+@pytest.hookimpl(trylast=True)  # after the terminal reporter exists: colour is its decision
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)

@@ -126,7 +126,7 @@ def test_reglue_of_a_built_scrap_encodes_it(glued):
 def test_glue_outside_any_shell_warns_and_stores_nothing(monkeypatch):
     from IPython.core.interactiveshell import InteractiveShell
 
-    monkeypatch.setattr(InteractiveShell, "initialized", classmethod(lambda cls: False))
+    monkeypatch.setattr(InteractiveShell, "initialized", classmethod(lambda _cls: False))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         glue("x", 1)

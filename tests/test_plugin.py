@@ -9,11 +9,22 @@ import pytest
 
 pytestmark = pytest.mark.kernel
 
-PARAMS = {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "outputs": [], "execution_count": None}
+PARAMS = {
+    "cell_type": "code",
+    "metadata": {"tags": ["parameters"]},
+    "outputs": [],
+    "execution_count": None,
+}
 
 
 def cell(source: str, **metadata: object) -> dict[str, object]:
-    return {"cell_type": "code", "metadata": dict(metadata), "outputs": [], "execution_count": None, "source": source}
+    return {
+        "cell_type": "code",
+        "metadata": dict(metadata),
+        "outputs": [],
+        "execution_count": None,
+        "source": source,
+    }
 
 
 def with_ids(cells):
@@ -60,7 +71,12 @@ def runs_of(pytester):
 
 def test_markers_are_registered_with_help(pytester):
     result = pytester.runpytest("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.notebook(path, *, kernel=None, timeout=None, cwd=None):*", "@pytest.mark.nb_params(*param_sets, **params):*"])
+    result.stdout.fnmatch_lines(
+        [
+            "@pytest.mark.notebook(path, *, kernel=None, timeout=None, cwd=None):*",
+            "@pytest.mark.nb_params(*param_sets, **params):*",
+        ]
+    )
 
 
 def test_scraps_fixture_hands_a_test_the_notebooks_values(pytester, counting):
@@ -91,7 +107,9 @@ def test_several_param_sets_parametrize_with_readable_ids_that_k_selects(pyteste
         """
     )
     collected = pytester.runpytest_subprocess("--collect-only", "-q")
-    collected.stdout.fnmatch_lines(["*test_length[[]symbol=AAA[]]", "*test_length[[]symbol=BBBB[]]"])
+    collected.stdout.fnmatch_lines(
+        ["*test_length[[]symbol=AAA[]]", "*test_length[[]symbol=BBBB[]]"]
+    )
     result = pytester.runpytest_subprocess("-k", "BBBB", "-v")
     result.assert_outcomes(passed=1, deselected=1)
     assert runs_of(pytester) == ["BBBB"]
@@ -167,7 +185,9 @@ def test_asking_for_scraps_without_a_notebook_marker_says_what_to_add(pytester):
     pytester.makepyfile("def test_lost(scraps):\n    pass\n")
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*uses the 'nb' fixture but no notebook is named: add @pytest.mark.notebook(*"])
+    result.stdout.fnmatch_lines(
+        ["*uses the 'nb' fixture but no notebook is named: add @pytest.mark.notebook(*"]
+    )
 
 
 def test_a_notebook_that_fails_errors_the_test_at_setup_with_the_failure_view(pytester):
@@ -184,7 +204,12 @@ def test_a_notebook_that_fails_errors_the_test_at_setup_with_the_failure_view(py
     result = pytester.runpytest_subprocess("--color=no")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
-        ["*before*", "*1 / 0*", "*ZeroDivisionError*", "ERROR test_b.py::test_value - ZeroDivisionError: division by zero (cell 3)"]
+        [
+            "*before*",
+            "*1 / 0*",
+            "*ZeroDivisionError*",
+            "ERROR test_b.py::test_value - ZeroDivisionError: division by zero (cell 3)",
+        ]
     )
     assert "_pytest" not in result.stdout.str()
 
@@ -201,15 +226,21 @@ def test_an_assertion_in_a_test_looks_like_pytests_own(pytester, counting):
     )
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*assert 1 == 99*", "FAILED test_a.py::test_value - AssertionError: assert 1 == 99"])
+    result.stdout.fnmatch_lines(
+        ["*assert 1 == 99*", "FAILED test_a.py::test_value - AssertionError: assert 1 == 99"]
+    )
 
 
 def test_nbscrap_collects_notebooks_as_items_that_pass_or_fail(pytester):
     write_notebook(pytester.path / "nbs" / "good.ipynb", "x = 1")
-    write_notebook(pytester.path / "nbs" / "trend.ipynb", "x = 1", "y = 2", "print('x is', x)", "x / 0")
+    write_notebook(
+        pytester.path / "nbs" / "trend.ipynb", "x = 1", "y = 2", "print('x is', x)", "x / 0"
+    )
     result = pytester.runpytest_subprocess("--nbscrap", "nbs", "--color=no")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["FAILED nbs/trend.ipynb::trend - ZeroDivisionError: division by zero (cell 4)"])
+    result.stdout.fnmatch_lines(
+        ["FAILED nbs/trend.ipynb::trend - ZeroDivisionError: division by zero (cell 4)"]
+    )
     output = result.stdout.str()
     assert "x is 1" in output
     assert "\x1b[" not in output
@@ -251,8 +282,13 @@ def test_notebook_metadata_gives_params_skip_xfail_and_markers(pytester):
     result = pytester.runpytest_subprocess("--nbscrap", "nbs", "-rsx")
     result.assert_outcomes(passed=2, skipped=1, xfailed=1)
     result.stdout.fnmatch_lines(["*not ready*", "*known bug*"])
-    selected = pytester.runpytest_subprocess("--nbscrap", "nbs", "-m", "slowish", "--collect-only", "-q")
-    assert re.findall(r"\S+::\S+", selected.stdout.str()) == ["nbs/multi.ipynb::multi[symbol=A]", "nbs/multi.ipynb::multi[symbol=B]"]
+    selected = pytester.runpytest_subprocess(
+        "--nbscrap", "nbs", "-m", "slowish", "--collect-only", "-q"
+    )
+    assert re.findall(r"\S+::\S+", selected.stdout.str()) == [
+        "nbs/multi.ipynb::multi[symbol=A]",
+        "nbs/multi.ipynb::multi[symbol=B]",
+    ]
 
 
 def test_nb_params_added_to_collected_items_are_honoured(pytester, counting):
@@ -267,13 +303,17 @@ def test_nb_params_added_to_collected_items_are_honoured(pytester, counting):
     )
     result = pytester.runpytest_subprocess("--nbscrap", "nbs", "-v")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*count.ipynb::count[[]symbol=P[]] PASSED*", "*count.ipynb::count[[]symbol=Q[]] PASSED*"])
+    result.stdout.fnmatch_lines(
+        ["*count.ipynb::count[[]symbol=P[]] PASSED*", "*count.ipynb::count[[]symbol=Q[]] PASSED*"]
+    )
     assert sorted(runs_of(pytester)) == ["P", "Q"]
 
 
 def test_report_header_says_what_is_in_force(pytester):
     result = pytester.runpytest("--nbscrap", "--nbscrap-timeout", "7", "--collect-only")
-    result.stdout.fnmatch_lines(["nbscrap: kernel each notebook's own, 7s per cell, executed notebooks in *"])
+    result.stdout.fnmatch_lines(
+        ["nbscrap: kernel each notebook's own, 7s per cell, executed notebooks in *"]
+    )
 
 
 def test_an_output_dir_that_is_a_file_is_a_usage_error(pytester):
@@ -322,12 +362,16 @@ def test_xdist_gives_the_same_outcomes_as_a_serial_run(pytester, counting):
     assert serial.parseoutcomes() == parallel.parseoutcomes()
     serial.assert_outcomes(passed=3, failed=2)
     parallel.assert_outcomes(passed=3, failed=2)
-    parallel.stdout.fnmatch_lines(["FAILED nbs/bad.ipynb::bad - ZeroDivisionError: division by zero (cell 1)"])
+    parallel.stdout.fnmatch_lines(
+        ["FAILED nbs/bad.ipynb::bad - ZeroDivisionError: division by zero (cell 1)"]
+    )
 
 
 def test_plays_well_with_lf_junitxml_durations_and_disabling(pytester, counting):
     write_notebook(pytester.path / "nbs" / "bad.ipynb", "1 / 0")
-    first = pytester.runpytest_subprocess("--nbscrap", "nbs", "--junitxml=report.xml", "--durations=3")
+    first = pytester.runpytest_subprocess(
+        "--nbscrap", "nbs", "--junitxml=report.xml", "--durations=3"
+    )
     first.assert_outcomes(passed=1, failed=1)
     assert 'name="bad"' in (pytester.path / "report.xml").read_text()
     again = pytester.runpytest_subprocess("--nbscrap", "nbs", "--lf")

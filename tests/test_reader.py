@@ -150,7 +150,7 @@ def test_read_notebooks_recursive_names_by_relative_path(tmp_path):
 def test_read_notebooks_reports_a_broken_file_by_name(tmp_path):
     write(tmp_path / "good.ipynb", executed())
     (tmp_path / "bad.ipynb").write_text("{")
-    with pytest.raises(NotebookReadError, match="bad.ipynb"):
+    with pytest.raises(NotebookReadError, match=r"bad\.ipynb"):
         read_notebooks(tmp_path)
 
 

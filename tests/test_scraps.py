@@ -4,11 +4,10 @@ import pickle
 
 import pandas as pd
 import pytest
+from helpers import code_cell
 
 from pytest_nbscrap.errors import ScrapDecodeError, UnknownEncoderError
 from pytest_nbscrap.scraps import Scrap, Scraps, data_output, scraps_from_cells
-
-from helpers import code_cell
 
 
 def data(name, payload, encoder="json"):
