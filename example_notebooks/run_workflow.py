@@ -1,0 +1,137 @@
+"""The example workflow's main job: run the source notebook once per symbol, then the summary.
+
+    python example_notebooks/run_workflow.py [--out DIR] [--threshold T] [SYMBOL ...]
+
+``bash run.sh example`` runs it in the project's own environment. Executed notebooks are written
+to ``DIR/sources/<SYMBOL>.ipynb`` and ``DIR/ath_summary.ipynb`` (DIR is ``executed/`` at the
+repository root unless ``--out`` says otherwise); the summary table is printed last.
+"""
+
+# A command-line job: printing is what it is for.
+# ruff: noqa: T201
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest_nbscrap as sb
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE / "ath_source.ipynb"
+SUMMARY = HERE / "ath_summary.ipynb"
+DEFAULT_OUT = HERE.parent / "executed"
+SYMBOLS = (
+    "AAPL",
+    "MSFT",
+    "GOOG",
+    "AMZN",
+    "META",
+    "NVDA",
+    "TSLA",
+    "NFLX",
+    "ORCL",
+    "IBM",
+    "INTC",
+    "AMD",
+)
+
+# The plugin's marker for folders of executed notebooks (pytest_nbscrap.plugin.OUTPUT_MARKER):
+# `pytest --nbscrap` never collects them as tests. Here it also marks the folder as this job's,
+# so that a rerun may clear the source notebooks an earlier run left.
+OUTPUT_MARKER = ".nbscrap-output"
+
+
+class JobError(Exception):
+    """The job cannot go on; the message is one line for the user."""
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Run ath_source.ipynb for each symbol, then ath_summary.ipynb over the runs."
+    )
+    parser.add_argument(
+        "symbols", nargs="*", default=list(SYMBOLS), metavar="SYMBOL", help="default: a dozen"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="folder for the executed notebooks (default: executed/ at the repository root)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.05,
+        help="a symbol is close to its all-time high when at most this fraction below it",
+    )
+    return parser.parse_args(argv)
+
+
+def prepare(out: Path) -> Path:
+    """Makes ``out`` and its ``sources`` folder, emptied of notebooks from an earlier run."""
+    if out.exists() and not out.is_dir():
+        raise JobError(f"--out {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / OUTPUT_MARKER).exists():
+        raise JobError(f"--out {out} holds files this job did not write; give a new folder")
+    sources = out / "sources"
+    sources.mkdir(parents=True, exist_ok=True)
+    (out / OUTPUT_MARKER).touch()
+    # The summary reads every notebook in the folder: a symbol left from an earlier run would
+    # join this one's table.
+    for stale in sources.glob("*.ipynb"):
+        stale.unlink()
+    return sources
+
+
+def run(symbols: Sequence[str], out: Path, threshold: float) -> sb.Notebook:
+    """Runs the sources and the summary; returns the executed summary notebook."""
+    sources = prepare(out)
+    print(f"Running {SOURCE.name} for {len(symbols)} symbols into {sources}")
+    for symbol in symbols:
+        started = time.perf_counter()
+        executed = sb.execute_notebook(
+            SOURCE,
+            {"symbol": symbol, "threshold": threshold},
+            output_path=sources / f"{symbol}.ipynb",
+        )
+        took = time.perf_counter() - started
+        print(f"  {executed.scraps['message'].data}  ({took:.1f} s)")
+    print(f"Running {SUMMARY.name} over them")
+    return sb.execute_notebook(
+        SUMMARY,
+        {"source_dir": str(sources), "threshold": threshold},
+        output_path=out / SUMMARY.name,
+    )
+
+
+def report(summary_notebook: sb.Notebook, sources: Path, threshold: float) -> None:
+    summary = summary_notebook.scraps["summary"].data
+    close = summary_notebook.scraps["close_symbols"].data
+    print()
+    print("Executed notebooks:")
+    print(f"  sources: {sources}/ ({len(summary)} notebooks)")
+    print(f"  summary: {summary_notebook.path}")
+    print()
+    print(f"Within {threshold:.0%} of their all-time high: {', '.join(close) or 'none'}")
+    print()
+    print(summary.to_string(index=False, formatters={"distance": "{:.2%}".format}))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = args.out.resolve()
+    try:
+        summary_notebook = run(args.symbols, out, args.threshold)
+    except (JobError, sb.NbScrapError) as error:
+        print(f"run_workflow: {error}", file=sys.stderr)
+        return 1
+    report(summary_notebook, out / "sources", args.threshold)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
