@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest_nbscrap as sb
+from pytest_nbscrap.settings import OUTPUT_MARKER
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "ath_source.ipynb"
@@ -39,10 +40,8 @@ SYMBOLS = (
     "AMD",
 )
 
-# The plugin's marker for folders of executed notebooks (pytest_nbscrap.plugin.OUTPUT_MARKER):
-# `pytest --nbscrap` never collects them as tests. Here it also marks the folder as this job's,
-# so that a rerun may clear the source notebooks an earlier run left.
-OUTPUT_MARKER = ".nbscrap-output"
+# `pytest --nbscrap` never collects a folder holding this marker. Here it also marks the folder
+# as this job's, so that a rerun may clear the source notebooks an earlier run left.
 
 
 class JobError(Exception):

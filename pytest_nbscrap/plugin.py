@@ -20,12 +20,9 @@ from .fixtures import nb, nb_param_sets, nbscrap_params, run_notebook, scraps
 from .items import NotebookFile, NotebookItem, failure_repr, runner_key, settings_key
 from .params import param_id
 from .runs import Runner
-from .settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, Settings
+from .settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, OUTPUT_MARKER, Settings
 
-__all__ = ["nb", "nbscrap_params", "run_notebook", "scraps"]
-
-#: Marks a folder as holding executed notebooks, so collection skips it on later runs.
-OUTPUT_MARKER = ".nbscrap-output"
+__all__ = ["OUTPUT_MARKER", "nb", "nbscrap_params", "run_notebook", "scraps"]
 
 MARKERS = (
     "notebook(path, *, kernel=None, timeout=None, cwd=None): the notebook whose execution the "

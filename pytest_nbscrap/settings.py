@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_GLOB", "DEFAULT_TIMEOUT", "Settings"]
+__all__ = ["DEFAULT_GLOB", "DEFAULT_TIMEOUT", "OUTPUT_MARKER", "Settings"]
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_GLOB = "*.ipynb"
+
+#: Marks a folder as holding executed notebooks, so collection skips it on later runs.
+OUTPUT_MARKER = ".nbscrap-output"
 
 
 @dataclass(frozen=True)

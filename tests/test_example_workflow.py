@@ -214,4 +214,4 @@ def test_the_main_job_clears_its_own_old_source_runs_but_not_other_files(workflo
 def test_the_main_jobs_output_folder_is_skipped_by_collection(workflow):
     from pytest_nbscrap.plugin import OUTPUT_MARKER
 
-    assert workflow.OUTPUT_MARKER == OUTPUT_MARKER
+    assert workflow.OUTPUT_MARKER is OUTPUT_MARKER
