@@ -156,7 +156,9 @@ class PandasEncoder:
 
         frame = value.to_frame() if isinstance(value, pd.Series) else value
         buffer = io.BytesIO()
-        frame.to_parquet(buffer, engine="pyarrow")
+        # Parquet counts rows by columns: a frame with rows but no columns keeps its rows only
+        # when the index is stored as a column.
+        frame.to_parquet(buffer, engine="pyarrow", index=True if frame.columns.empty else None)
         return base64.b64encode(buffer.getvalue()).decode("ascii")
 
     def decode(self, data: JSONValue) -> Any:
@@ -167,7 +169,39 @@ class PandasEncoder:
         if not isinstance(data, str):
             raise TypeError(f"expected a base64 string, got {type(data).__name__}")
         raw = base64.b64decode(data, validate=True)
-        return pd.read_parquet(io.BytesIO(raw), engine="pyarrow")
+        frame = pd.read_parquet(io.BytesIO(raw), engine="pyarrow")
+        return _restore_dtypes(frame, raw)
+
+
+def _restore_dtypes(frame: Any, raw: bytes) -> Any:
+    """Gives back the dtypes Parquet cannot hold, from the pandas metadata stored beside it.
+
+    Parquet has no seconds: ``datetime64[s]`` is read as ``[ms]``. It keeps categories of
+    strings only: an empty categorical, or one of numbers, is read as plain values; it is
+    restored when every category is among the values (as when pandas made the categories).
+    """
+    import io
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(io.BytesIO(raw)).pandas_metadata or {}
+    for column in metadata.get("columns", []):
+        name, kind, wanted = column.get("name"), column.get("pandas_type"), column.get("numpy_type")
+        if not isinstance(name, str) or name not in frame.columns:
+            continue
+        values = frame[name]
+        if kind == "datetime" and isinstance(wanted, str) and str(values.dtype) != wanted:
+            frame[name] = values.astype(wanted)
+        elif kind == "categorical" and not isinstance(values.dtype, pd.CategoricalDtype):
+            info = column.get("metadata") or {}
+            present = pd.Index(values.dropna().unique())
+            if info.get("ordered") or len(present) != info.get("num_categories"):
+                continue
+            if len(present) and present.dtype.kind == "f" and present.equals(present.round()):
+                present = present.astype("int64")  # integers made floats by a missing value
+            frame[name] = values.astype(pd.CategoricalDtype(present.sort_values()))
+    return frame
 
 
 class DisplayEncoder:
