@@ -140,7 +140,8 @@ class ScrapDecodeError(EncoderError):
 
     @classmethod
     def from_exception(cls, name: str, encoder: str, exc: BaseException) -> ScrapDecodeError:
-        reason = f"{type(exc).__name__}: {exc}"
+        # One paragraph, whatever the decoder said (pyarrow's messages end with newlines).
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
         return cls(
             f"Scrap {name!r} cannot be decoded with encoder {encoder!r}: {reason}",
             name=name,

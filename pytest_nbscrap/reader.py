@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .errors import NotebookReadError, ScrapNotFoundError
 from .scraps import Scrap, Scraps, scraps_from_cells
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["Notebook", "NotebookNode", "Scrapbook", "read_notebook", "read_notebooks"]
 
 PathLike = str | os.PathLike[str]
+
+# JSON nested deeper than Python's recursion limit parses but cannot be walked.
+_TOO_DEEP = "not a notebook: nested too deep"
 
 
 class NotebookNode(dict[str, Any]):
@@ -56,7 +59,11 @@ class Notebook:
         """Wraps an in-memory notebook (a dict or an nbformat NotebookNode)."""
         where = os.fspath(path) if path is not None else "<notebook>"
         # Reading normalises cells in place; the caller's notebook must stay as it was.
-        return cls(_checked(copy.deepcopy(dict(node)), where), path)
+        try:
+            copied = copy.deepcopy(dict(node))
+        except RecursionError:
+            raise NotebookReadError.from_reason(where, _TOO_DEEP) from None
+        return cls(_checked(copied, where), path)
 
     @classmethod
     def from_path(cls, path: PathLike) -> Notebook:
@@ -77,8 +84,10 @@ class Notebook:
         try:
             node = json.loads(text)
         except json.JSONDecodeError as exc:
+            # json's "Unterminated string starting at" already ends with "at".
+            message = exc.msg.removesuffix(" at")
             raise NotebookReadError.from_reason(
-                where, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+                where, f"not valid JSON: {message} at line {exc.lineno}, column {exc.colno}"
             ) from None
         except RecursionError:
             raise NotebookReadError.from_reason(where, "not valid JSON: nested too deep") from None
@@ -89,7 +98,10 @@ class Notebook:
     @cached_property
     def node(self) -> NotebookNode:
         """The whole notebook, with attribute access (``nb.node.cells[0].source``)."""
-        wrapped: NotebookNode = NotebookNode.wrap(self._raw)
+        try:
+            wrapped: NotebookNode = NotebookNode.wrap(self._raw)
+        except RecursionError:
+            raise NotebookReadError.from_reason(self.path or "<notebook>", _TOO_DEEP) from None
         return wrapped
 
     @property
@@ -140,7 +152,7 @@ class Notebook:
     @property
     def execution_counts(self) -> list[int | None]:
         counts = (cell.get("execution_count") for cell in self._raw["cells"])
-        return [count if isinstance(count, int) else None for count in counts]
+        return [count if _is_int(count) else None for count in counts]
 
     # -- scraps --------------------------------------------------------------------------------
 
@@ -212,8 +224,12 @@ class Notebook:
         return f"Notebook(path={self.path!r}, scraps={list(self.scraps)!r})"
 
 
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _duration(cell: Mapping[str, Any]) -> float | None:
-    if not isinstance(cell.get("execution_count"), int):
+    if not _is_int(cell.get("execution_count")):
         return None
     metadata = cell["metadata"].get("papermill")
     duration = metadata.get("duration") if isinstance(metadata, Mapping) else None
@@ -227,8 +243,12 @@ def _checked(node: Any, where: str) -> dict[str, Any]:
             where, f"not a notebook: the top level is a JSON {type(node).__name__}, not an object"
         )
     version = node.get("nbformat")
-    if not isinstance(version, int) or isinstance(version, bool):
+    if not _is_int(version):
         raise NotebookReadError.from_reason(where, "not a notebook: it has no 'nbformat' number")
+    if not _is_int(node.get("nbformat_minor", 0)):
+        raise NotebookReadError.from_reason(
+            where, "not a notebook: its 'nbformat_minor' is not a number"
+        )
     if version < 4:
         raise NotebookReadError.from_reason(
             where,

@@ -78,6 +78,10 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def failing_line(traceback: Sequence[str], execution_count: int | None) -> int | None:
     """The line of the cell that raised, read from an IPython traceback (``None`` if unknown).
 
@@ -120,7 +124,7 @@ class Output:
             return cls.error(
                 str(node.get("ename", "")),
                 str(node.get("evalue", "")),
-                tuple(_text(line) for line in node.get("traceback") or ()),
+                tuple(_text(line) for line in _list(node.get("traceback"))),
             )
         if output_type in ("execute_result", "display_data", "update_display_data"):
             return cls._rich(node, output_type)
@@ -185,8 +189,8 @@ class Cell:
     @classmethod
     def from_node(cls, node: Mapping[str, Any], index: int, number: int | None) -> Cell:
         metadata = _mapping(node.get("metadata"))
-        tags = tuple(tag for tag in metadata.get("tags") or () if isinstance(tag, str))
-        outputs = (Output.from_node(_mapping(out)) for out in node.get("outputs") or ())
+        tags = tuple(tag for tag in _list(metadata.get("tags")) if isinstance(tag, str))
+        outputs = (Output.from_node(_mapping(out)) for out in _list(node.get("outputs")))
         return cls(
             index=index,
             number=number,
@@ -352,7 +356,7 @@ class Document:
         raw_cells = node.get("cells")
         for index, raw in enumerate(raw_cells if isinstance(raw_cells, list) else ()):
             cell_node = _mapping(raw)
-            tags = _mapping(cell_node.get("metadata")).get("tags") or ()
+            tags = _list(_mapping(cell_node.get("metadata")).get("tags"))
             counted = PAPERMILL_ERROR_TAG not in tags and INJECTED_PARAMETERS_TAG not in tags
             if counted:
                 number += 1
