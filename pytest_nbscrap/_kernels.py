@@ -16,11 +16,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 from typing import IO, Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.channels import major_protocol_version
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
@@ -34,6 +37,11 @@ log.addHandler(logging.NullHandler())
 _MAX_IPC_PREFIX = 90
 # nbclient's reasoning holds: a history file per kernel is slow and races under xdist.
 _HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"
+# How long a kernel asked to shut down may take before SIGTERM (SIGKILL after twice that).
+# A kernel exits within a few tenths of a second, but ipykernel's control thread sometimes
+# hangs on its way out (posit-dev/positron#7142), a few runs in a hundred here; jupyter_client's
+# default waits 2.5 s for it. A second still leaves atexit hooks time to flush files.
+_POLITE_EXIT_SECONDS = 1.0
 
 
 class KernelStartError(Exception):
@@ -56,6 +64,41 @@ def kernel_spec(name: str) -> KernelSpec | None:
 
 def installed_kernels() -> tuple[str, ...]:
     return tuple(sorted(KernelSpecManager().find_kernel_specs()))
+
+
+async def _reply_to(
+    client: AsyncKernelClient, request: str, *, wait: float
+) -> dict[str, Any] | None:
+    """The shell reply to ``request`` if it comes within ``wait`` seconds (others skipped)."""
+    deadline = time.monotonic() + wait
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            message: dict[str, Any] = await client.shell_channel.get_msg(timeout=left)
+        except Empty:
+            return None
+        if message["parent_header"].get("msg_id") == request:
+            return message
+    return None
+
+
+async def _status_seen(client: AsyncKernelClient, request: str, *, wait: float) -> bool:
+    """Whether IOPub brings a message about ``request`` within ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            message: dict[str, Any] = await client.iopub_channel.get_msg(timeout=left)
+        except Empty:
+            return False
+        if message["parent_header"].get("msg_id") == request:
+            return True
+    return False
+
+
+def _adapt_protocol(client: AsyncKernelClient, reply: dict[str, Any]) -> None:
+    # What KernelClient._handle_kernel_info_reply does: speak an older kernel's protocol.
+    major = int(reply["content"]["protocol_version"].split(".")[0])
+    if major != major_protocol_version:
+        client.session.adapt_version = major
 
 
 @dataclass(frozen=True)
@@ -98,6 +141,8 @@ class KernelHandle:
     def __init__(self, manager: AsyncKernelManager, workdir: _Workdir, output: IO[bytes]) -> None:
         self.manager = manager
         self.client: AsyncKernelClient | None = None
+        # The kernel_info_reply content the kernel answered with (its language_info, ...).
+        self.info: dict[str, Any] = {}
         self._workdir = workdir
         self._output = output
         self._stopped = False
@@ -113,6 +158,7 @@ class KernelHandle:
             kernel_name=kernel_name,
             transport=_transport(workdir),
             connection_file=workdir.connection_file,
+            shutdown_wait_time=2 * _POLITE_EXIT_SECONDS,
             log=log,
         )
         output = workdir.log_file.open("wb")
@@ -141,8 +187,30 @@ class KernelHandle:
         client = self.manager.client()
         self.client = client
         client.start_channels()
-        await client.wait_for_ready(timeout=startup_timeout)
         client.allow_stdin = False
+        self.info = await self._wait_until_ready(client, startup_timeout)
+
+    async def _wait_until_ready(self, client: AsyncKernelClient, timeout: float) -> dict[str, Any]:
+        """jupyter_client's ``wait_for_ready``, without its closing wait for IOPub silence.
+
+        That final drain always waits 0.2 s for nothing, a fifth of a trivial notebook's run;
+        the messages it would drain are harmless, as nbclient only reads messages whose parent
+        is the request it sent.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            request = client.kernel_info()
+            reply = await _reply_to(client, request, wait=1.0)
+            # The reply counts once IOPub has delivered this request's status too: a SUB
+            # socket joins late (ZeroMQ's "slow joiner"), and its first messages may be lost.
+            if reply is not None and await _status_seen(client, request, wait=0.2):
+                _adapt_protocol(client, reply)
+                info: dict[str, Any] = reply["content"]
+                return info
+            if not await self.manager.is_alive():
+                raise RuntimeError("the kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the kernel did not answer within {timeout:g} s")
 
     def exit_code(self) -> int | None:
         """The kernel process's return code once it has ended, else None."""

@@ -62,6 +62,12 @@ _PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
 # nbclient reports a timed-out cell as an error with this name (its ``error_on_timeout``).
 _TIMEOUT_ENAME = "pytest_nbscrap.CellTimeout"
 
+CHECKPOINT_FIRST = 1.0
+CHECKPOINT_MAX = 30.0
+"""While a run lasts, the executed-so-far notebook is written to ``output_path`` after
+``CHECKPOINT_FIRST`` seconds, then at doubling intervals up to ``CHECKPOINT_MAX``: a process
+killed mid-notebook (an xdist worker, the OOM killer) leaves what ran. Short runs write once."""
+
 
 class UnknownParameterWarning(UserWarning):
     """Parameters that the notebook's ``parameters`` cell does not define (injected anyway).
@@ -120,7 +126,11 @@ def execute_notebook(
         cwd=cwd,
         stacklevel=3,
     )
-    return _run_sync(_execute(plan))
+    try:
+        return _run_sync(_execute(plan))
+    except KeyboardInterrupt:
+        # asyncio.run turns Ctrl-C into a bare KeyboardInterrupt; say what was kept.
+        raise KeyboardInterrupt(_interrupted(plan)) from None
 
 
 async def async_execute_notebook(
@@ -423,9 +433,12 @@ async def _execute(plan: _Plan) -> Notebook:
     nb = plan.nb
     _notebook_start(nb)
     failure: _Failure | None = None
+    saver = None if plan.output_path is None else asyncio.ensure_future(_checkpoints(plan))
     try:
         failure = await _run_on_kernel(plan)
     finally:
+        if saver is not None:
+            saver.cancel()  # it writes only between sleeps: no write can follow this
         _notebook_complete(nb)
         if plan.output_path is not None:
             _write_atomically(nb, plan.output_path)
@@ -433,6 +446,25 @@ async def _execute(plan: _Plan) -> Notebook:
     if failure is not None:
         raise _error(plan, notebook, failure)
     return notebook
+
+
+async def _checkpoints(plan: _Plan) -> None:
+    """Writes the notebook as it stands, now and then, until cancelled (see CHECKPOINT_FIRST)."""
+    assert plan.output_path is not None
+    delay = CHECKPOINT_FIRST
+    while True:
+        await asyncio.sleep(delay)
+        _write_atomically(plan.nb, plan.output_path)
+        delay = min(delay * 2, CHECKPOINT_MAX)
+
+
+def _interrupted(plan: _Plan) -> str:
+    kept = (
+        "the executed notebook was not saved (no output_path)"
+        if plan.output_path is None
+        else f"what ran is kept in {plan.output_path}"
+    )
+    return f"{plan.shown_path}: interrupted; {kept}"
 
 
 async def _run_on_kernel(plan: _Plan) -> _Failure | None:
@@ -481,12 +513,8 @@ def _client(plan: _Plan, handle: KernelHandle) -> NotebookClient:
 
 async def _run_cells(plan: _Plan, handle: KernelHandle) -> _Failure | None:
     client = _client(plan, handle)
-    try:
-        await _record_language_info(client)
-    except DeadKernelError:
-        raise ExecutionError.from_kernel_start(
-            plan.shown_path, plan.kernel_name, "it died before running any cell", handle.output()
-        ) from None
+    if "language_info" in handle.info:
+        plan.nb.metadata["language_info"] = handle.info["language_info"]
     for index, cell in enumerate(plan.nb.cells):
         _cell_start(cell)
         try:
@@ -500,8 +528,13 @@ async def _run_cells(plan: _Plan, handle: KernelHandle) -> _Failure | None:
         except NbclientTimeoutError:
             _cell_failed(plan.nb, cell)
             return _timeout(cell, index)
-        except DeadKernelError:
+        except (DeadKernelError, asyncio.CancelledError) as exc:
             _cell_failed(plan.nb, cell)
+            if isinstance(exc, asyncio.CancelledError) or _cancelling():
+                # Ctrl-C under asyncio.run cancels us, and nbclient reports any cancellation
+                # as a dead kernel: mark the cell, and let the cancellation go on.
+                _mark_interrupted(cell)
+                raise asyncio.CancelledError from None
             # nbclient numbers a cell only once it replies; the dead one still ran.
             cell.execution_count = cell.execution_count or client.code_cells_executed
             return _death(handle, index)
@@ -510,11 +543,23 @@ async def _run_cells(plan: _Plan, handle: KernelHandle) -> _Failure | None:
     return None
 
 
-async def _record_language_info(client: NotebookClient) -> None:
-    assert client.kc is not None
-    reply = await client.async_wait_for_reply(client.kc.kernel_info())
-    if reply is not None and "language_info" in reply["content"]:
-        client.nb.metadata["language_info"] = reply["content"]["language_info"]
+def _cancelling() -> bool:
+    """Whether the running task is being cancelled (Python 3.11+ can tell)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return bool(cancelling is not None and cancelling())
+
+
+def _mark_interrupted(cell: NotebookNode) -> None:
+    """Leaves a note in the cell that was running when the run was interrupted."""
+    cell.setdefault("outputs", []).append(
+        nbformat.v4.new_output(
+            "error",
+            ename="KeyboardInterrupt",
+            evalue="the run was interrupted while this cell ran; later cells did not run",
+            traceback=[],
+        )
+    )
 
 
 def _is_clean_exit(exc: NbclientCellError) -> bool:
