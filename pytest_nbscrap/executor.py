@@ -44,9 +44,17 @@ from .errors import (
     ParameterError,
     UsageError,
 )
+from .pool import DirectKernels, KernelSource
 from .reader import Notebook, read_notebook
 
-__all__ = ["UnknownParameterWarning", "async_execute_notebook", "execute_notebook"]
+__all__ = [
+    "UnknownParameterWarning",
+    "async_execute_notebook",
+    "execute_notebook",
+    "prepare",
+    "run_prepared",
+    "start_kernel",
+]
 
 PathLike = str | os.PathLike[str]
 T = TypeVar("T")
@@ -429,20 +437,53 @@ class _Failure:
     kernel_output: str = ""
 
 
-async def _execute(plan: _Plan) -> Notebook:
+async def start_kernel(kernel_name: str, cwd: str) -> KernelHandle:
+    """Starts a kernel the way every execution does (for :mod:`pytest_nbscrap.pool`)."""
+    return await KernelHandle.start(kernel_name, cwd, startup_timeout=STARTUP_TIMEOUT)
+
+
+def prepare(
+    path: PathLike,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    output_path: PathLike | None = None,
+    kernel_name: str | None = None,
+    timeout: float | None = None,
+    cwd: PathLike | None = None,
+    stacklevel: int = 2,
+) -> _Plan:
+    """Everything :func:`execute_notebook` checks before a kernel starts, done now (in the
+    caller's thread, so warnings point at the caller); run it with :func:`run_prepared`."""
+    return _Plan.build(
+        path,
+        parameters,
+        output_path=output_path,
+        kernel_name=kernel_name,
+        timeout=timeout,
+        cwd=cwd,
+        stacklevel=stacklevel + 1,
+    )
+
+
+async def run_prepared(plan: _Plan, kernels: KernelSource | None = None) -> Notebook:
+    """Runs a prepared plan, with kernels from ``kernels`` (a pool) or started directly."""
+    return await _execute(plan, kernels)
+
+
+async def _execute(plan: _Plan, kernels: KernelSource | None = None) -> Notebook:
     nb = plan.nb
     _notebook_start(nb)
     failure: _Failure | None = None
     saver = None if plan.output_path is None else asyncio.ensure_future(_checkpoints(plan))
     try:
-        failure = await _run_on_kernel(plan)
+        failure = await _run_on_kernel(plan, kernels or DirectKernels(start_kernel))
     finally:
         if saver is not None:
             saver.cancel()  # it writes only between sleeps: no write can follow this
         _notebook_complete(nb)
         if plan.output_path is not None:
             _write_atomically(nb, plan.output_path)
-    notebook = Notebook.from_node(_plain(nb), plan.output_path or plan.source_path)
+    notebook = Notebook.from_node(_plain(nb), plan.output_path or plan.source_path, copy=False)
     if failure is not None:
         raise _error(plan, notebook, failure)
     return notebook
@@ -467,11 +508,9 @@ def _interrupted(plan: _Plan) -> str:
     return f"{plan.shown_path}: interrupted; {kept}"
 
 
-async def _run_on_kernel(plan: _Plan) -> _Failure | None:
+async def _run_on_kernel(plan: _Plan, kernels: KernelSource) -> _Failure | None:
     try:
-        handle = await KernelHandle.start(
-            plan.kernel_name, plan.cwd, startup_timeout=STARTUP_TIMEOUT
-        )
+        handle = await kernels.acquire(plan.kernel_name, plan.cwd)
     except KernelStartError as exc:
         raise ExecutionError.from_kernel_start(
             plan.shown_path, plan.kernel_name, exc.reason, exc.output
@@ -484,7 +523,7 @@ async def _run_on_kernel(plan: _Plan) -> _Failure | None:
         # A good run's kernel gets a polite shutdown, as with papermill: atexit hooks may
         # still flush files. After a failure or a cancellation (Ctrl-C) it may be busy or
         # broken, and holds nothing worth waiting for.
-        await handle.shutdown(now=not succeeded)
+        await kernels.release(handle, now=not succeeded)
     return failure
 
 
@@ -533,11 +572,14 @@ async def _run_cells(plan: _Plan, handle: KernelHandle) -> _Failure | None:
             if isinstance(exc, asyncio.CancelledError) or _cancelling():
                 # Ctrl-C under asyncio.run cancels us, and nbclient reports any cancellation
                 # as a dead kernel: mark the cell, and let the cancellation go on.
-                _mark_interrupted(cell)
+                _note_error(cell, "KeyboardInterrupt", _INTERRUPTED)
                 raise asyncio.CancelledError from None
             # nbclient numbers a cell only once it replies; the dead one still ran.
             cell.execution_count = cell.execution_count or client.code_cells_executed
-            return _death(handle, index)
+            failure = _death(handle, index)
+            # Said in the kept notebook too, which is read long after this error is gone.
+            _note_error(cell, failure.ename, failure.evalue, failure.traceback)
+            return failure
         finally:
             _cell_complete(cell)
     return None
@@ -550,15 +592,15 @@ def _cancelling() -> bool:
     return bool(cancelling is not None and cancelling())
 
 
-def _mark_interrupted(cell: NotebookNode) -> None:
-    """Leaves a note in the cell that was running when the run was interrupted."""
+_INTERRUPTED = "the run was interrupted while this cell ran; later cells did not run"
+
+
+def _note_error(
+    cell: NotebookNode, ename: str, evalue: str, traceback: tuple[str, ...] = ()
+) -> None:
+    """Leaves an error output in a cell whose failure the kernel could not report."""
     cell.setdefault("outputs", []).append(
-        nbformat.v4.new_output(
-            "error",
-            ename="KeyboardInterrupt",
-            evalue="the run was interrupted while this cell ran; later cells did not run",
-            traceback=[],
-        )
+        nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=list(traceback))
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import os
+import tempfile
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "nbscrap_output_dir",
         "folder for executed notebooks (default: under pytest's basetemp)",
     )
+    option(
+        "--nbscrap-workers",
+        "nbscrap_workers",
+        "notebooks run at once in this pytest process (default 1); combines with xdist's -n",
+        type=int,
+    )
     parser.addini(
         "nbscrap_glob",
         help=f"file patterns collected with --nbscrap (default {DEFAULT_GLOB})",
@@ -79,6 +85,15 @@ def _read_settings(config: pytest.Config) -> Settings:
     timeout = value("nbscrap_timeout")
     timeout = DEFAULT_TIMEOUT if timeout in (None, "") else float(timeout)
     output = value("nbscrap_output_dir")
+    workers = value("nbscrap_workers")
+    try:
+        workers = int(workers) if workers not in (None, "") else 1
+    except ValueError:
+        raise pytest.UsageError(
+            f"nbscrap_workers must be a whole number, not {workers!r}"
+        ) from None
+    if workers < 1:
+        raise pytest.UsageError(f"--nbscrap-workers must be 1 or more, not {workers}")
     return Settings(
         collect=bool(value("nbscrap")),
         kernel=value("nbscrap_kernel") or None,
@@ -86,6 +101,7 @@ def _read_settings(config: pytest.Config) -> Settings:
         output_dir=Path(output).resolve() if output else None,
         globs=tuple(config.getini("nbscrap_glob") or (DEFAULT_GLOB,)),
         color=_use_color(config),
+        workers=workers,
     )
 
 
@@ -115,8 +131,14 @@ def _check_output_dir(folder: Path) -> None:
         raise pytest.UsageError(
             f"--nbscrap-output-dir {folder} cannot be created: {exc.strerror}"
         ) from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise pytest.UsageError(f"--nbscrap-output-dir {folder} is not writable")
+    # os.access says yes to root, and procfs may say yes and then refuse: only a write tells.
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"--nbscrap-output-dir {folder} is not writable: {exc.strerror}"
+        ) from None
 
 
 @pytest.hookimpl(trylast=True)  # after the terminal reporter exists: colour is its decision
@@ -138,7 +160,47 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist workers share a user-given output folder: each gets its own subfolder.
     worker_input = getattr(config, "workerinput", None)
     worker = worker_input.get("workerid") if worker_input and settings.output_dir else None
-    config.stash[runner_key] = Runner(output_dir, root=config.rootpath, worker=worker)
+    config.stash[runner_key] = Runner(
+        output_dir, root=config.rootpath, worker=worker, workers=settings.workers
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """No kernel outlives the session, whatever ended it (Ctrl-C included)."""
+    runner = config.stash.get(runner_key, None)
+    if runner is not None:
+        runner.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Tells the runner which notebook runs come next, so their kernels (or, with
+    ``--nbscrap-workers``, the runs themselves) can start while this item runs."""
+    runner = item.config.stash[runner_key]
+    if not isinstance(item, NotebookItem):
+        return
+    if hasattr(item.config, "workerinput"):
+        # An xdist worker knows only the next item it was sent.
+        following = [nextitem] if nextitem is not None else []
+    else:
+        items = item.session.items
+        position = _positions(item.session).get(item.nodeid, len(items))
+        following = items[position + 1 : position + 1 + runner.workers]
+    upcoming = [
+        other for other in following if isinstance(other, NotebookItem) and other.error is None
+    ]
+    runner.look_ahead([other.effective_spec() for other in upcoming])
+
+
+def _positions(session: pytest.Session) -> dict[str, int]:
+    positions: dict[str, int] | None = session.stash.get(_positions_key, None)
+    if positions is None or len(positions) != len(session.items):
+        positions = {item.nodeid: index for index, item in enumerate(session.items)}
+        session.stash[_positions_key] = positions
+    return positions
+
+
+_positions_key = pytest.StashKey[dict[str, int]]()
 
 
 def pytest_ignore_collect(collection_path: Path) -> bool | None:

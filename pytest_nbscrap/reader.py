@@ -7,10 +7,10 @@ only when asked for, so one corrupt scrap never hides the others.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from copy import deepcopy
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -55,15 +55,20 @@ class Notebook:
         self.path = os.fspath(path) if path is not None else ""
 
     @classmethod
-    def from_node(cls, node: Mapping[str, Any], path: PathLike | None = None) -> Notebook:
-        """Wraps an in-memory notebook (a dict or an nbformat NotebookNode)."""
+    def from_node(
+        cls, node: Mapping[str, Any], path: PathLike | None = None, *, copy: bool = True
+    ) -> Notebook:
+        """Wraps an in-memory notebook (a dict or an nbformat NotebookNode).
+
+        Reading normalises cells in place, so the node is copied first, unless the caller
+        hands over a dict it will not touch again (``copy=False``).
+        """
         where = os.fspath(path) if path is not None else "<notebook>"
-        # Reading normalises cells in place; the caller's notebook must stay as it was.
         try:
-            copied = copy.deepcopy(dict(node))
+            owned = deepcopy(dict(node)) if copy else dict(node)
         except RecursionError:
             raise NotebookReadError.from_reason(where, _TOO_DEEP) from None
-        return cls(_checked(copied, where), path)
+        return cls(_checked(owned, where), path)
 
     @classmethod
     def from_path(cls, path: PathLike) -> Notebook:

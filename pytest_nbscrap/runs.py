@@ -6,9 +6,11 @@ execution and its outcome, success or error.
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,19 +43,13 @@ class RunSpec:
         return f"{self.path.stem}[{param_id(self.params)}]" if self.params else self.path.stem
 
 
-Execute = Callable[..., Notebook]
-
-
-def _execute(*args: Any, **kwargs: Any) -> Notebook:
-    from .executor import execute_notebook
-
-    return execute_notebook(*args, **kwargs)
-
-
 class Runner:
     """Runs notebooks for one pytest process and remembers each outcome.
 
-    ``output_dir`` is a callable so the folder is only made once something runs.
+    ``output_dir`` is a callable so the folder is only made once something runs. Executions go
+    through an :class:`~pytest_nbscrap.engine.Engine`: with ``workers`` above one, runs said to
+    come next (:meth:`look_ahead`) start while the current one runs; in any case the next
+    run's kernel starts early and the last run's kernel stops late.
     """
 
     def __init__(
@@ -62,13 +58,18 @@ class Runner:
         *,
         root: Path,
         worker: str | None = None,
-        execute: Execute = _execute,
+        workers: int = 1,
     ) -> None:
+        from .engine import Engine
+
         self._output_dir = output_dir
         self._root = root
         self._worker = worker
-        self._execute = execute
+        self.workers = max(1, workers)
+        self._engine = Engine(workers=self.workers)
         self._outcomes: dict[tuple[Any, ...], Notebook | NbScrapError] = {}
+        self._pending: dict[tuple[Any, ...], _Pending] = {}
+        self._expected: set[tuple[Any, ...]] = set()
         self.executions = 0
 
     def run(self, spec: RunSpec) -> Notebook:
@@ -78,25 +79,66 @@ class Runner:
         """
         outcome = self._outcomes.get(spec.key)
         if outcome is None:
-            outcome = self._run(spec)
+            pending = self._pending.pop(spec.key, None) or self._submit(spec)
+            outcome = pending.outcome()
             self._outcomes[spec.key] = outcome
         if isinstance(outcome, NbScrapError):
             raise outcome.with_traceback(None)
         return outcome
 
-    def _run(self, spec: RunSpec) -> Notebook | NbScrapError:
+    def look_ahead(self, upcoming: Sequence[RunSpec]) -> None:
+        """Runs that come next, in order: the first ``workers - 1`` start now, alongside the
+        current one; the kernel of the one after starts early."""
+        fresh = [spec for spec in upcoming if spec.key not in self._outcomes]
+        for spec in fresh[: self.workers - 1]:
+            if spec.key not in self._pending:
+                self._pending[spec.key] = self._submit(spec)
+        for spec in fresh[self.workers - 1 : self.workers]:
+            if spec.key not in self._pending and spec.key not in self._expected:
+                self._expected.add(spec.key)
+                self._expect(spec)
+
+    def close(self) -> None:
+        """Stops whatever still runs (keeping what it executed) and every kernel."""
+        for pending in self._pending.values():
+            pending.cancel()
+        self._pending.clear()
+        self._engine.close()
+
+    @property
+    def kernels_started(self) -> int:
+        return self._engine.kernels_started
+
+    def _submit(self, spec: RunSpec) -> _Pending:
         self.executions += 1
-        try:
-            return self._execute(
-                spec.path,
-                dict(spec.params),
-                output_path=self.output_path(spec),
-                kernel_name=spec.kernel,
-                timeout=spec.timeout,
-                cwd=spec.cwd,
-            )
-        except NbScrapError as error:
-            return error
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                plan = self._prepare(spec)
+            except NbScrapError as error:
+                return _Pending(error, tuple(caught))
+        return _Pending(self._engine.submit(plan), tuple(caught))
+
+    def _expect(self, spec: RunSpec) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # said again when the run itself is prepared
+            try:
+                plan = self._prepare(spec)
+            except NbScrapError:
+                return  # reported when the run itself is asked for
+        self._engine.expect(plan.kernel_name, plan.cwd)
+
+    def _prepare(self, spec: RunSpec) -> Any:
+        from .executor import prepare
+
+        return prepare(
+            spec.path,
+            dict(spec.params),
+            output_path=self.output_path(spec),
+            kernel_name=spec.kernel,
+            timeout=spec.timeout,
+            cwd=spec.cwd,
+        )
 
     def output_path(self, spec: RunSpec) -> Path:
         """Where the executed notebook is kept: one flat file per run, named after the notebook
@@ -114,3 +156,32 @@ class Runner:
         if self._worker:
             folder = folder / safe_name(self._worker)
         return folder / name
+
+
+class _Pending:
+    """A run submitted to the engine (or refused before it started), with the warnings its
+    preparation gave, said again in the test that asks for it."""
+
+    def __init__(
+        self,
+        run: concurrent.futures.Future[Notebook] | NbScrapError,
+        warned: tuple[warnings.WarningMessage, ...],
+    ) -> None:
+        self._run = run
+        self._warned = warned
+
+    def outcome(self) -> Notebook | NbScrapError:
+        for warning in self._warned:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+        if isinstance(self._run, NbScrapError):
+            return self._run
+        try:
+            return self._run.result()
+        except NbScrapError as error:
+            return error
+
+    def cancel(self) -> None:
+        if not isinstance(self._run, NbScrapError):
+            self._run.cancel()

@@ -1,0 +1,110 @@
+"""Executions for a whole test session on one private event loop, overlapped and pooled.
+
+pytest calls in one thread, one item at a time; kernels want an event loop that lives as long
+as they do. The engine owns that loop on a thread of its own: the plugin submits runs and waits
+for their results, runs overlap up to ``workers`` at once, and kernels come from a
+:class:`~pytest_nbscrap.pool.KernelPool` so starting and stopping them happens beside the
+notebooks' own work instead of before and after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from .reader import Notebook
+
+__all__ = ["Engine"]
+
+T = TypeVar("T")
+
+
+class Engine:
+    """Runs prepared notebook executions; ``close`` leaves no kernel and no thread behind."""
+
+    def __init__(self, *, workers: int = 1, spares: int | None = None) -> None:
+        self.workers = max(1, workers)
+        self._spares = self.workers if spares is None else spares
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._pool: Any = None
+        self._slots: asyncio.Semaphore | None = None
+        self._runs: set[asyncio.Task[Any]] = set()
+        self._lock = threading.Lock()
+
+    def _started(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="nbscrap-engine", daemon=True
+                )
+                thread.start()
+                self._loop, self._thread = loop, thread
+                self._call(self._setup())
+            return self._loop
+
+    async def _setup(self) -> None:
+        from . import executor
+        from .pool import KernelPool
+
+        self._pool = KernelPool(executor.start_kernel, spares=self._spares)
+        self._slots = asyncio.Semaphore(self.workers)
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def submit(self, plan: Any) -> concurrent.futures.Future[Notebook]:
+        """Starts running a plan from :func:`executor.prepare`; the future holds the outcome."""
+        loop = self._started()
+        return asyncio.run_coroutine_threadsafe(self._run(plan), loop)
+
+    async def _run(self, plan: Any) -> Notebook:
+        from . import executor
+
+        assert self._slots is not None
+        task = asyncio.current_task()
+        assert task is not None
+        self._runs.add(task)
+        try:
+            async with self._slots:
+                return await executor.run_prepared(plan, self._pool)
+        finally:
+            self._runs.discard(task)
+
+    def expect(self, kernel_name: str, cwd: str) -> None:
+        """A run on ``kernel_name`` in ``cwd`` is coming: its kernel may start now."""
+        loop = self._started()
+        loop.call_soon_threadsafe(self._pool.expect, (kernel_name, cwd))
+
+    @property
+    def kernels_started(self) -> int:
+        return 0 if self._pool is None else int(self._pool.started)
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Cancels what still runs (its kernel is killed, its notebook kept), stops every kernel,
+        and ends the loop thread."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout)
+            if not thread.is_alive():
+                loop.close()
+
+    async def _shutdown(self) -> None:
+        running = list(self._runs)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        if self._pool is not None:
+            await self._pool.close()
