@@ -125,14 +125,14 @@ def execute_notebook(
     before or while starting. Warns :class:`UnknownParameterWarning`. The returned
     ``Notebook``'s path is ``output_path`` when given, else ``path``.
     """
-    plan = _Plan.build(
+    plan = prepare(
         path,
         parameters,
         output_path=output_path,
         kernel_name=kernel_name,
         timeout=timeout,
         cwd=cwd,
-        stacklevel=3,
+        stacklevel=3,  # the warning points at our caller's line
     )
     try:
         return _run_sync(_execute(plan))
@@ -151,14 +151,14 @@ async def async_execute_notebook(
     cwd: PathLike | None = None,
 ) -> Notebook:
     """:func:`execute_notebook` for a running event loop; several may run at once."""
-    plan = _Plan.build(
+    plan = prepare(
         path,
         parameters,
         output_path=output_path,
         kernel_name=kernel_name,
         timeout=timeout,
         cwd=cwd,
-        stacklevel=3,
+        stacklevel=3,  # the warning points at our caller's line
     )
     return await _execute(plan)
 
