@@ -21,6 +21,7 @@ from .items import NotebookFile, NotebookItem, failure_repr, runner_key, setting
 from .params import param_id
 from .runs import Runner
 from .settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, OUTPUT_MARKER, Settings
+from .sharing import SharedOutcomes
 
 __all__ = ["OUTPUT_MARKER", "nb", "nbscrap_params", "run_notebook", "scraps"]
 
@@ -118,8 +119,12 @@ def _use_color(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """pytest-xdist: hands the controller's colour decision to each worker."""
+    """pytest-xdist: hands each worker the controller's colour decision, and a folder where
+    workers share the runs they both need (so a run is executed once per session)."""
     node.workerinput["nbscrap_color"] = node.config.stash[settings_key].color
+    if SharedOutcomes.available():
+        basetemp = node.config._tmp_path_factory.getbasetemp()
+        node.workerinput["nbscrap_shared"] = str(basetemp / "nbscrap-shared")
 
 
 def _check_output_dir(folder: Path) -> None:
@@ -160,8 +165,13 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist workers share a user-given output folder: each gets its own subfolder.
     worker_input = getattr(config, "workerinput", None)
     worker = worker_input.get("workerid") if worker_input and settings.output_dir else None
+    shared = worker_input.get("nbscrap_shared") if worker_input else None
     config.stash[runner_key] = Runner(
-        output_dir, root=config.rootpath, worker=worker, workers=settings.workers
+        output_dir,
+        root=config.rootpath,
+        worker=worker,
+        workers=settings.workers,
+        shared=SharedOutcomes(Path(shared)) if shared else None,
     )
 
 

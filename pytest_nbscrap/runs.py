@@ -18,6 +18,7 @@ from typing import Any
 from .errors import NbScrapError
 from .params import freeze, param_id, safe_name
 from .reader import Notebook
+from .sharing import SharedOutcomes
 
 __all__ = ["RunSpec", "Runner"]
 
@@ -46,7 +47,8 @@ class RunSpec:
 class Runner:
     """Runs notebooks for one pytest process and remembers each outcome.
 
-    ``output_dir`` is a callable so the folder is only made once something runs. Executions go
+    ``output_dir`` is a callable so the folder is only made once something runs. ``shared``
+    lets pytest-xdist workers share runs they both need (see :mod:`.sharing`). Executions go
     through an :class:`~pytest_nbscrap.engine.Engine`: with ``workers`` above one, runs said to
     come next (:meth:`look_ahead`) start while the current one runs; in any case the next
     run's kernel starts early and the last run's kernel stops late.
@@ -59,6 +61,7 @@ class Runner:
         root: Path,
         worker: str | None = None,
         workers: int = 1,
+        shared: SharedOutcomes | None = None,
     ) -> None:
         from .engine import Engine
 
@@ -70,6 +73,7 @@ class Runner:
         self._outcomes: dict[tuple[Any, ...], Notebook | NbScrapError] = {}
         self._pending: dict[tuple[Any, ...], _Pending] = {}
         self._expected: set[tuple[Any, ...]] = set()
+        self._shared = shared
         self.executions = 0
 
     def run(self, spec: RunSpec) -> Notebook:
@@ -79,8 +83,13 @@ class Runner:
         """
         outcome = self._outcomes.get(spec.key)
         if outcome is None:
-            pending = self._pending.pop(spec.key, None) or self._submit(spec)
-            outcome = pending.outcome()
+            pending = self._pending.pop(spec.key, None)
+            if pending is not None:
+                outcome = pending.outcome()
+            elif self._shared is not None:
+                outcome = self._shared.get_or_run(spec.key, lambda: self._submit(spec).outcome())
+            else:
+                outcome = self._submit(spec).outcome()
             self._outcomes[spec.key] = outcome
         if isinstance(outcome, NbScrapError):
             raise outcome.with_traceback(None)

@@ -110,3 +110,17 @@ def test_the_output_of_every_run_is_kept_once(pytester, isolated):
     assert kept == ["nbs__n0.ipynb", "nbs__n1.ipynb", "nbs__n2.ipynb", "nbs__n3.ipynb"]
     assert not [path for path in out.rglob("*") if path.name.endswith(".tmp")]
     assert kernels_under(isolated) == []
+
+
+def test_under_xdist_a_run_that_tests_share_is_executed_once(pytester):
+    write(
+        pytester.path / "nbs" / "count.ipynb",
+        "with open('runs.log', 'a') as log:\n    log.write('run\\n')",
+    )
+    tests = "\n".join(
+        f"@pytest.mark.notebook('nbs/count.ipynb')\ndef test_{index}(nb):\n    pass\n"
+        for index in range(6)
+    )
+    pytester.makepyfile(f"import pytest\n\n{tests}")
+    pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=6)
+    assert (pytester.path / "nbs" / "runs.log").read_text().split() == ["run"]
