@@ -1,16 +1,30 @@
-"""Shared bench helpers: executed-style notebooks written in the real scrap wire format.
+"""Shared bench helpers: executed-style notebooks, and the timing and reporting every bench uses.
 
-Executing hundreds of kernels would measure papermill, not reading; these notebooks are built
+Executing hundreds of kernels would measure papermill, not reading; the notebooks here are built
 with the same output writer ``glue`` uses (``pytest_nbscrap.scraps.data_output``) and look like
 papermill's output: kernelspec and papermill metadata, an injected-parameters cell, one glue per
 code cell with execution counts, timings and cell ids.
+
+The timing half: :func:`alternate` runs contenders round by round in alternating order, a
+:class:`Row` holds one comparison (ours against an anchor, with the issue's target), and
+:func:`print_table` / :func:`markdown_rows` print rows the same way for a single bench script and
+for ``run_all.py``.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import platform
 import random
+import statistics
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +146,246 @@ def write_notebooks(folder: Path, count: int) -> list[Path]:
         path.write_text(json.dumps(executed_notebook(seed), indent=1, sort_keys=True) + "\n")
         paths.append(path)
     return paths
+
+
+# --- timing and reporting ---------------------------------------------------------------------
+
+
+class BenchError(RuntimeError):
+    """A run the benchmark depends on failed: timing it would measure nothing."""
+
+
+@dataclass
+class Row:
+    """One comparison: our times against an anchor's, measured in the same alternated rounds.
+
+    ``what`` is the README wording; an empty ``ours`` or ``theirs`` means the row was skipped
+    (``note`` says why). ``unit`` is ``"s"`` for times and ``"MB"`` for sizes.
+    """
+
+    case: str
+    label: str
+    what: str
+    ours: list[float]
+    theirs: list[float]
+    target: float | None = None
+    unit: str = "s"
+    note: str = ""
+    ours_name: str = "ours"
+    theirs_name: str = "theirs"
+
+    @property
+    def skipped(self) -> bool:
+        return not self.ours or not self.theirs
+
+    @property
+    def ratio(self) -> float | None:
+        if self.skipped:
+            return None
+        return statistics.median(self.ours) / statistics.median(self.theirs)
+
+    @property
+    def met(self) -> bool | None:
+        ratio = self.ratio
+        if ratio is None or self.target is None:
+            return None
+        return ratio <= self.target
+
+    def as_json(self) -> dict[str, Any]:
+        def side(values: list[float]) -> dict[str, Any] | None:
+            if not values:
+                return None
+            return {
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+                "values": values,
+            }
+
+        return {
+            "case": self.case,
+            "label": self.label,
+            "what": self.what,
+            "unit": self.unit,
+            "ours_name": self.ours_name,
+            "theirs_name": self.theirs_name,
+            "ours": side(self.ours),
+            "theirs": side(self.theirs),
+            "ratio": self.ratio,
+            "target": self.target,
+            "met": self.met,
+            "note": self.note,
+        }
+
+
+@dataclass
+class Notes:
+    """Things a reader of the numbers should know: warnings seen, runs that looked odd."""
+
+    items: list[str] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        if text not in self.items:
+            self.items.append(text)
+
+
+def timed(run: Callable[[], object]) -> float:
+    """Seconds ``run()`` takes."""
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def alternate(
+    contenders: Mapping[str, Callable[[], float]],
+    rounds: int,
+    *,
+    warmup: bool = False,
+    label: str = "",
+) -> dict[str, list[float]]:
+    """Runs each contender once per round and returns the times each reported.
+
+    The order reverses every other round (ours, theirs | theirs, ours | ...), so drift in the
+    machine's load, and whatever one run leaves behind for the next, hits all alike. Each
+    contender returns its own elapsed time, so the checks it makes on its result stay outside
+    the measurement. ``warmup`` runs each once first, uncounted (imports, file caches).
+    """
+    if warmup:
+        for run in contenders.values():
+            run()
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for round_ in range(rounds):
+        order = list(contenders.items())
+        if round_ % 2:
+            order.reverse()
+        for name, run in order:
+            times[name].append(run())
+        if label:
+            done = ", ".join(f"{name} {times[name][-1]:.3f}" for name, _ in order)
+            print(f"  {label} round {round_ + 1}/{rounds}: {done}", flush=True)
+    return times
+
+
+def format_value(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value:.3f} s" if value < 10 else f"{value:.2f} s"
+    return f"{value:.2f} {unit}"
+
+
+def format_spread(values: list[float], unit: str) -> str:
+    """``median [min-max]``, or the one value when there is only one."""
+    if not values:
+        return "—"
+    middle = format_value(statistics.median(values), unit)
+    if len(values) == 1:
+        return middle
+    low, high = min(values), max(values)
+    digits = 3 if unit == "s" and high < 10 else 2
+    return f"{middle} [{low:.{digits}f}-{high:.{digits}f}]"
+
+
+def table_lines(rows: list[Row]) -> list[str]:
+    """The comparison table: case | ours | theirs | ratio | target | met?"""
+    header = ("case", "ours (median [min-max])", "theirs (median [min-max])", "ratio", "target")
+    body = []
+    for row in rows:
+        ratio = row.ratio
+        met = {None: "—", True: "yes", False: "NO"}[row.met]
+        if row.skipped:
+            met = "skipped"
+        body.append(
+            (
+                f"{row.case} {row.label}",
+                format_spread(row.ours, row.unit),
+                format_spread(row.theirs, row.unit),
+                "—" if ratio is None else f"{ratio:.{3 if row.unit == 's' else 4}f}",
+                "—" if row.target is None else f"<= {row.target:g}",
+                met,
+            )
+        )
+    cells = [(*header, "met?"), *body]
+    widths = [max(len(line[col]) for line in cells) for col in range(len(cells[0]))]
+    lines = []
+    for index, line in enumerate(cells):
+        lines.append(
+            " | ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
+        )
+        if index == 0:
+            lines.append("-+-".join("-" * width for width in widths))
+    lines.extend(f"  {row.case} {row.label}: {row.note}" for row in rows if row.note)
+    return lines
+
+
+def print_table(rows: list[Row]) -> None:
+    print("\n".join(table_lines(rows)))
+
+
+def markdown_rows(rows: list[Row]) -> list[str]:
+    """Rows for the README's performance table (``| what | ours | theirs | ratio |``)."""
+    lines = ["| what | ours | theirs | ratio |", "|---|---|---|---|"]
+    for row in rows:
+        if row.skipped:
+            continue
+        ours = format_value(statistics.median(row.ours), row.unit)
+        theirs = format_value(statistics.median(row.theirs), row.unit)
+        lines.append(f"| {row.what} | {ours} | {theirs} | {row.ratio:.3f} |")
+    return lines
+
+
+def versions(*names: str) -> dict[str, str]:
+    """Installed versions of distributions, by name (``"missing"`` when not installed)."""
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "missing"
+    return found
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on, including which commit and whether the tree was dirty."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, check=True
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return "unknown"
+        return done.stdout.rstrip("\n")  # porcelain lines start with a space: keep it
+
+    dirty = git("status", "--porcelain", "pytest_nbscrap")
+    return {
+        "nproc": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "package_files_modified": [line[3:] for line in dirty.splitlines()]
+        if dirty != "unknown"
+        else "unknown",
+        "versions": versions(
+            "pytest-nbscrap",
+            "pytest",
+            "pytest-xdist",
+            "nbmake",
+            "nbval",
+            "scrapbook",
+            "papermill",
+            "nbclient",
+            "ipykernel",
+            "pandas",
+            "pyarrow",
+        ),
+    }
+
+
+def load_average() -> str:
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"

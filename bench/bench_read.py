@@ -2,18 +2,21 @@
 
 Writes 200 executed-style notebooks of 16 scraps each (one a small DataFrame, the rest json and
 text) into a temporary folder, then times, in alternating order, each library's
-``read_notebooks(folder)`` plus decoding every scrap's data. One warm-up round of each is not
-counted (it pays for importing pandas/pyarrow and scrapbook's jsonschema set-up).
+``read_notebooks(folder)`` plus decoding every scrap's data. Each first reads a folder of 4 such
+notebooks, uncounted: that pays for importing pandas/pyarrow and scrapbook's jsonschema set-up
+without spending a whole scrapbook round on it.
 
     python bench/bench_read.py [--rounds N] [--notebooks N] [--profile]
 
-The issue's bar: ours takes at most 0.10 of scrapbook's time.
+The issue's bar: ours takes at most 0.10 of scrapbook's time. ``run()`` is case (e) of
+``run_all.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import gc
 import io
 import pstats
@@ -25,9 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 # Run as a script, this folder is on sys.path: the shared helpers import as a top-level module.
-from _fixtures import SCRAPS_PER_NOTEBOOK, write_notebooks
+from _fixtures import SCRAPS_PER_NOTEBOOK, BenchError, Notes, Row, alternate, write_notebooks
 
 BAR = 0.10
+WARMUP_NOTEBOOKS = 4
 
 
 def read_ours(folder: Path) -> int:
@@ -65,10 +69,10 @@ def check_same_values(folder: Path) -> None:
     ours = pytest_nbscrap.read_notebook(path).scraps
     theirs = scrapbook.read_notebook(str(path)).scraps
     if list(ours) != list(theirs):
-        raise SystemExit(f"scrap names differ in {path.name}: {list(ours)} != {list(theirs)}")
+        raise BenchError(f"scrap names differ in {path.name}: {list(ours)} != {list(theirs)}")
     for name, scrap in ours.items():
         if not values_equal(scrap.data, theirs[name].data):
-            raise SystemExit(f"scrap {name!r} of {path.name} reads differently")
+            raise BenchError(f"scrap {name!r} of {path.name} reads differently")
 
 
 def timed(read: Callable[[Path], int], folder: Path, expected: int) -> float:
@@ -77,7 +81,7 @@ def timed(read: Callable[[Path], int], folder: Path, expected: int) -> float:
     decoded = read(folder)
     elapsed = time.perf_counter() - start
     if decoded != expected:
-        raise SystemExit(f"{read.__name__} decoded {decoded} scraps, expected {expected}")
+        raise BenchError(f"{read.__name__} decoded {decoded} scraps, expected {expected}")
     return elapsed
 
 
@@ -87,6 +91,50 @@ def profile(read: Callable[[Path], int], folder: Path, lines: int = 25) -> str:
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(lines)
     return out.getvalue()
+
+
+def measure(folder: Path, rounds: int, notebooks: int, label: str = "") -> dict[str, list[float]]:
+    """Checks both read the same values, then times both, alternating, after a small warm-up."""
+    expected = notebooks * SCRAPS_PER_NOTEBOOK
+    check_same_values(folder)
+    readers = {"pytest-nbscrap": read_ours, "scrapbook 0.5": read_scrapbook}
+    with tempfile.TemporaryDirectory(prefix="nbscrap-bench-warmup-") as warmup:
+        write_notebooks(Path(warmup), WARMUP_NOTEBOOKS)
+        for read in readers.values():
+            timed(read, Path(warmup), WARMUP_NOTEBOOKS * SCRAPS_PER_NOTEBOOK)
+    return alternate(
+        {
+            label: functools.partial(timed, read, folder, expected)
+            for label, read in readers.items()
+        },
+        rounds,
+        label=label,
+    )
+
+
+def what(notebooks: int) -> str:
+    return f"{notebooks} notebooks x {SCRAPS_PER_NOTEBOOK} scraps, all decoded"
+
+
+def run(rounds: int = 5, *, notebooks: int = 200) -> tuple[list[Row], Notes]:
+    """Case (e): one row, ours against scrapbook."""
+    with tempfile.TemporaryDirectory(prefix="nbscrap-bench-") as tmp:
+        folder = Path(tmp)
+        write_notebooks(folder, notebooks)
+        times = measure(folder, rounds, notebooks, label="e")
+    readme = (
+        f"`read_notebooks`, {notebooks} notebooks \u00d7 {SCRAPS_PER_NOTEBOOK} scraps, all decoded"
+    )
+    row = Row(
+        "e",
+        f"read_notebooks, {notebooks} notebooks vs scrapbook",
+        f"{readme} (vs scrapbook 0.5)",
+        times["pytest-nbscrap"],
+        times["scrapbook 0.5"],
+        BAR,
+        theirs_name="scrapbook",
+    )
+    return [row], Notes()
 
 
 def summary(times: list[float]) -> str:
@@ -111,7 +159,6 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="nbscrap-bench-") as tmp:
         folder = Path(tmp)
         write_notebooks(folder, args.notebooks)
-        expected = args.notebooks * SCRAPS_PER_NOTEBOOK
         size = sum(path.stat().st_size for path in folder.iterdir()) / 1e6
         print(
             f"{args.notebooks} notebooks x {SCRAPS_PER_NOTEBOOK} scraps ({size:.1f} MB); "
@@ -120,17 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Python {sys.version.split()[0]}"
         )
 
-        check_same_values(folder)
-        readers = {"pytest-nbscrap": read_ours, "scrapbook 0.5": read_scrapbook}
-        for read in readers.values():  # warm-up, not counted
-            timed(read, folder, expected)
-        times: dict[str, list[float]] = {label: [] for label in readers}
-        for round_ in range(args.rounds):
-            order = list(readers.items())
-            if round_ % 2:
-                order.reverse()
-            for label, read in order:
-                times[label].append(timed(read, folder, expected))
+        times = measure(folder, args.rounds, args.notebooks)
 
         for label, measured in times.items():
             print(f"{label:>15}: {summary(measured)}")
@@ -140,8 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "meets" if ratio <= BAR else "MISSES"
         print(f"ratio ours/scrapbook (medians): {ratio:.3f} ({verdict} the {BAR:.2f} bar)")
         print()
-        what = f"{args.notebooks} notebooks x {SCRAPS_PER_NOTEBOOK} scraps, all decoded"
-        print(f"| read_notebooks, {what} | median | ratio |")
+        print(f"| read_notebooks, {what(args.notebooks)} | median | ratio |")
         print("|---|---|---|")
         print(f"| scrapbook 0.5 | {theirs:.3f} s | 1 |")
         print(f"| pytest-nbscrap | {ours:.3f} s | {ratio:.3f} |")
