@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "STYLES",
+    "clip_lines",
     "colorize",
     "indent",
     "number_lines",
@@ -176,6 +177,28 @@ def truncate(text: str, max_lines: int | None, *, note: str = "... {count} lines
     if "\x1b[" in text:
         marker = _RESET + marker  # a colour left open in the head must not paint the note
     return "\n".join([*lines[:head], marker, *(lines[len(lines) - tail :] if tail else [])])
+
+
+def clip_lines(
+    text: str, max_chars: int | None, *, note: str = " ... {count} characters cut ... "
+) -> str:
+    """Shortens every line longer than ``max_chars`` to its head and tail, with a note.
+
+    One line can be megabytes (a printed list, an exception carrying a whole file); a terminal
+    shows it as pages of wrapped text, and a line-count limit lets it through.
+    """
+    if max_chars is None or max_chars <= 0 or len(text) <= max_chars:
+        return text
+    return "\n".join(_clip(line, max_chars, note) for line in text.split("\n"))
+
+
+def _clip(line: str, max_chars: int, note: str) -> str:
+    if len(line) <= max_chars:
+        return line
+    head = (max_chars + 1) // 2
+    tail = max_chars - head
+    cut = len(line) - head - tail
+    return f"{line[:head]}{note.format(count=cut)}{line[len(line) - tail :] if tail else ''}"
 
 
 def wrap(text: str, width: int = 100, *, markdown: bool = False) -> str:

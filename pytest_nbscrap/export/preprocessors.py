@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeAlias
 
-from .filters import resolve_overwrites, sanitize, truncate
+from .filters import clip_lines, resolve_overwrites, sanitize, truncate
 from .model import Cell, Document, Elided, Failure, Output
 
 __all__ = [
@@ -67,17 +67,24 @@ class FocusOnFailure:
 
 @dataclass(frozen=True)
 class TruncateOutputs:
-    """Cuts every output longer than ``max_lines`` lines to its head and tail, with a note."""
+    """Cuts every output longer than ``max_lines`` lines to its head and tail, with a note,
+    and every line (the error's message too) longer than ``max_line_chars`` characters."""
 
     max_lines: int | None = 20
+    max_line_chars: int | None = 1000
 
     def __call__(self, document: Document) -> Document:
         if self.max_lines is None or self.max_lines <= 0:
             return document
-        return _map_outputs(document, self._output)
+        document = _map_outputs(document, self._output)
+        failure = document.failure
+        if failure is not None:
+            failure = replace(failure, evalue=clip_lines(failure.evalue, self.max_line_chars))
+        return replace(document, failure=failure)
 
     def _output(self, output: Output) -> Output:
-        return replace(output, text=truncate(output.text, self.max_lines))
+        text = clip_lines(truncate(output.text, self.max_lines), self.max_line_chars)
+        return replace(output, text=text, evalue=clip_lines(output.evalue, self.max_line_chars))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING
 
 from .exporter import Exporter
-from .filters import colorize, sanitize
+from .filters import clip_lines, colorize, sanitize
 from .model import Document, Failure
 from .preprocessors import (
     AnsiColors,
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from .model import NotebookLike
 
 __all__ = ["default_exporter", "failure_summary", "render_failure", "render_notebook"]
+
+SUMMARY_CHARS = 1000
+"""The longest summary line: an error message can be megabytes."""
 
 
 def default_exporter(
@@ -78,6 +81,7 @@ def failure_summary(error: CellExecutionError | Failure, *, color: bool) -> str:
     ``color``."""
     failure = error if isinstance(error, Failure) else Failure.from_error(error)
     line = sanitize(failure.summary(), keep_color=False).replace("\n", " ").replace("\t", " ")
+    line = clip_lines(line, SUMMARY_CHARS)
     if color and failure.ename and line.startswith(failure.ename):
         return colorize(failure.ename, "bold red") + line[len(failure.ename) :]
     return line
