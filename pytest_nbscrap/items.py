@@ -14,7 +14,7 @@ from _pytest._code.code import (
     ReprTraceback,
 )
 
-from .errors import CellExecutionError, NbScrapError, UsageError
+from .errors import CellExecutionError, NbScrapError, NotebookReadError, UsageError
 from .params import metadata_param_sets, param_id
 from .reader import Notebook
 from .runs import Runner, RunSpec
@@ -71,12 +71,14 @@ def _nbscrap_metadata(notebook: Notebook, where: str) -> Mapping[str, Any]:
 
 
 def _apply_metadata_markers(item: pytest.Item, options: Mapping[str, Any]) -> None:
+    from .export.filters import sanitize  # reasons are printed, and come from the notebook
+
     if options.get("skip"):
-        item.add_marker(pytest.mark.skip(reason=str(options["skip"])))
+        item.add_marker(pytest.mark.skip(reason=sanitize(str(options["skip"]))))
     if options.get("xfail"):
-        item.add_marker(pytest.mark.xfail(reason=str(options["xfail"])))
+        item.add_marker(pytest.mark.xfail(reason=sanitize(str(options["xfail"]))))
     for name in options.get("markers", []):
-        item.add_marker(str(name))
+        item.add_marker(sanitize(str(name)))
 
 
 class NotebookItem(pytest.Item):
@@ -123,8 +125,26 @@ def failure_repr(error: NbScrapError, color: bool) -> ExceptionChainRepr:
         summary = failure_summary(error, color=color)
         location = ReprFileLocation(str(error.path), error.cell_number or 0, summary)
     else:
-        text = str(error)
-        summary = text.splitlines()[0] if text else type(error).__name__
+        from .export.filters import sanitize
+
+        text = sanitize(str(error))  # it may quote the notebook: a kernel name, a metadata key
+        summary = _reason(error)
         location = ReprFileLocation(str(getattr(error, "path", "")), 0, summary)
     entry = ReprEntryNative([text if text.endswith("\n") else text + "\n"])
     return ExceptionChainRepr([(ReprTraceback([entry], None, "native"), location, None)])
+
+
+def _reason(error: NbScrapError) -> str:
+    """The summary line of an error that is not a cell's: its type and what went wrong,
+    without the notebook's path (the test id names it), so the reason is what fits the line."""
+    from .export.filters import clip_lines, sanitize
+    from .export.render import SUMMARY_CHARS
+
+    if isinstance(error, NotebookReadError):
+        text = error.reason
+    else:
+        path = getattr(error, "path", None)
+        text = str(error).removeprefix(f"{path}: ") if path else str(error)
+    line = " ".join(sanitize(text).split())
+    named = f"{type(error).__name__}: {line}" if line else type(error).__name__
+    return clip_lines(named, SUMMARY_CHARS)

@@ -40,8 +40,16 @@ def metadata_param_sets(value: Any, *, where: str) -> list[ParamSet]:
 
 
 def param_id(params: Mapping[str, Any]) -> str:
-    """A readable test id: ``symbol=AAA,threshold=0.1``."""
-    return ",".join(f"{key}={_short(value)}" for key, value in params.items())
+    """A readable test id: ``symbol=AAA,threshold=0.1``.
+
+    Control characters are escaped (``\\x1b``), as pytest escapes its own ids: parameters may
+    come from a notebook's metadata, and test ids are printed to the terminal.
+    """
+    text = ",".join(f"{key}={_short(value)}" for key, value in params.items())
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _short(value: Any) -> str:

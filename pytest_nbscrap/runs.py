@@ -126,7 +126,7 @@ class Runner:
                 plan = self._prepare(spec)
             except NbScrapError as error:
                 return _Pending(error, tuple(caught))
-        return _Pending(self._engine.submit(plan), tuple(caught))
+        return _Pending(self._engine.submit(plan), tuple(caught), plan)
 
     def _expect(self, spec: RunSpec) -> None:
         with warnings.catch_warnings():
@@ -175,9 +175,11 @@ class _Pending:
         self,
         run: concurrent.futures.Future[Notebook] | NbScrapError,
         warned: tuple[warnings.WarningMessage, ...],
+        plan: Any = None,
     ) -> None:
         self._run = run
         self._warned = warned
+        self._plan = plan
 
     def outcome(self) -> Notebook | NbScrapError:
         for warning in self._warned:
@@ -190,6 +192,14 @@ class _Pending:
             return self._run.result()
         except NbScrapError as error:
             return error
+        except KeyboardInterrupt:
+            if self._plan is None:
+                raise
+            # Ctrl-C reaches this thread, not the engine's, whose close() stops the run and
+            # writes what it executed: say where.
+            from .executor import _interrupted
+
+            raise KeyboardInterrupt(_interrupted(self._plan)) from None
 
     def cancel(self) -> None:
         if not isinstance(self._run, NbScrapError):
