@@ -11,6 +11,7 @@ file, never to the user's terminal; :meth:`KernelHandle.output` reads it back fo
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import signal
 import subprocess
@@ -53,8 +54,15 @@ class KernelStartError(Exception):
         self.output = output
 
 
+# jupyter_client's rule for kernel names; it logs any other name as given, and a notebook's
+# kernelspec may hold anything (terminal escapes included).
+_KERNEL_NAME = re.compile(r"[a-z0-9._\-]+", re.IGNORECASE)
+
+
 def kernel_spec(name: str) -> KernelSpec | None:
     """The installed kernelspec called ``name``, or None."""
+    if not _KERNEL_NAME.fullmatch(name):
+        return None
     try:
         spec: KernelSpec = KernelSpecManager().get_kernel_spec(name)
     except NoSuchKernel:
