@@ -86,8 +86,9 @@ def _choose_encoder(name: str, data: Any, encoder: str | None, display: DisplayO
 def _encode(name: str, encoder: Encoder, data: Any) -> JSONValue:
     try:
         payload = encoder.encode(data)
-        # The kernel sends outputs as strict JSON: check here, where the error names the scrap.
-        json.dumps(payload, allow_nan=False)
+        if not isinstance(payload, str):  # a string is always valid JSON, however long
+            # The kernel sends outputs as strict JSON: check here, where the error names the scrap.
+            json.dumps(payload, allow_nan=False)
     except Exception as exc:
         raise EncoderError(
             f"Scrap {name!r} cannot be encoded with encoder {encoder.name!r}: "

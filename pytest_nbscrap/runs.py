@@ -13,12 +13,15 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import NbScrapError
 from .params import freeze, param_id, safe_name
 from .reader import Notebook
 from .sharing import SharedOutcomes
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 __all__ = ["RunSpec", "Runner"]
 
@@ -63,13 +66,11 @@ class Runner:
         workers: int = 1,
         shared: SharedOutcomes | None = None,
     ) -> None:
-        from .engine import Engine
-
         self._output_dir = output_dir
         self._root = root
         self._worker = worker
         self.workers = max(1, workers)
-        self._engine = Engine(workers=self.workers)
+        self._engine: Engine | None = None  # made on first use: asyncio costs a plain session
         self._outcomes: dict[tuple[Any, ...], Notebook | NbScrapError] = {}
         self._pending: dict[tuple[Any, ...], _Pending] = {}
         self._expected: set[tuple[Any, ...]] = set()
@@ -112,11 +113,20 @@ class Runner:
         for pending in self._pending.values():
             pending.cancel()
         self._pending.clear()
-        self._engine.close()
+        if self._engine is not None:
+            self._engine.close()
 
     @property
     def kernels_started(self) -> int:
-        return self._engine.kernels_started
+        return 0 if self._engine is None else self._engine.kernels_started
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from .engine import Engine
+
+            self._engine = Engine(workers=self.workers)
+        return self._engine
 
     def _submit(self, spec: RunSpec) -> _Pending:
         self.executions += 1
@@ -126,7 +136,7 @@ class Runner:
                 plan = self._prepare(spec)
             except NbScrapError as error:
                 return _Pending(error, tuple(caught))
-        return _Pending(self._engine.submit(plan), tuple(caught), plan)
+        return _Pending(self.engine.submit(plan), tuple(caught), plan)
 
     def _expect(self, spec: RunSpec) -> None:
         with warnings.catch_warnings():
@@ -135,7 +145,7 @@ class Runner:
                 plan = self._prepare(spec)
             except NbScrapError:
                 return  # reported when the run itself is asked for
-        self._engine.expect(plan.kernel_name, plan.cwd)
+        self.engine.expect(plan.kernel_name, plan.cwd)
 
     def _prepare(self, spec: RunSpec) -> Any:
         from .executor import prepare
