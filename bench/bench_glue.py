@@ -1,13 +1,14 @@
 """A notebook gluing 6 values, executed: ``import pytest_nbscrap as sb`` against scrapbook.
 
 The two notebooks are the same but for the import line: they build a small DataFrame and glue
-an int, a float, a str, a list, a dict and the frame, one glue per cell. Both are executed with
-``papermill.execute_notebook`` (the same runner for both, so only the glue library differs:
-its import in the kernel and its glue calls), alternating, one uncounted warm-up run each;
-``--executor ours`` runs both with ``pytest_nbscrap.execute_notebook`` instead. Each executed
-notebook is read back and must hold the 6 scraps with the glued values.
+an int, a float, a str, a list, a dict and the frame, one glue per cell. By default each runs
+on its tool's own stack, as a user would run it: ours with ``pytest_nbscrap.execute_notebook``,
+scrapbook's with ``papermill.execute_notebook`` (scrapbook has no runner of its own).
+``--executor papermill`` (or ``ours``) runs both the same way, so only the glue library differs:
+its import in the kernel and its glue calls. Alternating, one uncounted warm-up run each. Each
+executed notebook is read back and must hold the 6 scraps with the glued values.
 
-    python bench/bench_glue.py [--rounds N] [--executor papermill|ours]
+    python bench/bench_glue.py [--rounds N] [--executor own|papermill|ours]
 
 The issue's bar: ours / scrapbook <= 0.6.
 """
@@ -102,8 +103,14 @@ def executor(name: str) -> Callable[[Path, Path, Path], object]:
     return with_ours
 
 
-def run(rounds: int = 5, *, runner: str = "papermill") -> tuple[list[Row], Notes]:
-    execute_with = executor(runner)
+def run(rounds: int = 5, *, runner: str = "own") -> tuple[list[Row], Notes]:
+    """``runner``: ``own`` runs each notebook with its tool's own stack (ours with our
+    ``execute_notebook``, scrapbook's with papermill, its usual runner); ``papermill`` or
+    ``ours`` runs both the same way, so only the glue library differs."""
+    runners = {
+        "ours": executor("ours" if runner == "own" else runner),
+        "scrapbook": executor("papermill" if runner == "own" else runner),
+    }
     notes = Notes()
     with tempfile.TemporaryDirectory(prefix="nbscrap-bench-glue-") as tmp:
         folder = Path(tmp)
@@ -120,7 +127,7 @@ def run(rounds: int = 5, *, runner: str = "papermill") -> tuple[list[Row], Notes
                 output.unlink(missing_ok=True)
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
-                    elapsed = timed(lambda: execute_with(source, output, folder))
+                    elapsed = timed(lambda: runners[name](source, output, folder))
                 for warning in caught:
                     notes.add(f"{name}: {warning.category.__name__}: {warning.message}")
                 check_scraps(output, name)
@@ -129,28 +136,58 @@ def run(rounds: int = 5, *, runner: str = "papermill") -> tuple[list[Row], Notes
             return execute
 
         shown = {
-            "papermill": "papermill.execute_notebook(notebook, output, progress_bar=False)",
-            "ours": "pytest_nbscrap.execute_notebook(notebook, output_path=output)",
+            "own": "each tool's own stack: ours with pytest_nbscrap.execute_notebook, "
+            "scrapbook's with papermill.execute_notebook",
+            "papermill": "both with papermill.execute_notebook(notebook, output)",
+            "ours": "both with pytest_nbscrap.execute_notebook(notebook, output_path=output)",
         }[runner]
-        print(f"  d both run with {shown}", flush=True)
-        times = alternate(
-            {"ours": contender("ours"), "scrapbook": contender("scrapbook")},
-            rounds,
-            warmup=True,
-            label="d",
-        )
+        print(f"  d run with {shown}", flush=True)
+        contenders = {"ours": contender("ours"), "scrapbook": contender("scrapbook")}
+        session = None
+        if runner == "own":
+            # What a script running many notebooks uses: the next kernel starts during this run.
+            from pytest_nbscrap import ExecutionSession
+
+            session = ExecutionSession()
+            runners["session"] = lambda source, output, cwd: session.execute(
+                source, output_path=output, cwd=cwd
+            )
+            sources["session"] = sources["ours"]
+            contenders["session"] = contender("session")
+        try:
+            times = alternate(contenders, rounds, warmup=True, label="d")
+        finally:
+            if session is not None:
+                session.close()
     row = Row(
         "d",
         "notebook gluing 6 values vs scrapbook",
-        "a notebook gluing 6 values (int, float, str, list, dict, DataFrame), executed "
-        f"with {runner if runner == 'papermill' else 'our execute_notebook'} "
-        "(vs `import scrapbook as sb`)",
+        "a notebook gluing 6 values (int, float, str, list, dict, DataFrame), run "
+        + {
+            "own": "by each tool's own stack (ours: execute_notebook; scrapbook: papermill)",
+            "papermill": "by papermill for both",
+            "ours": "by our execute_notebook for both",
+        }[runner],
         times["ours"],
         times["scrapbook"],
         TARGET,
         theirs_name="scrapbook",
     )
-    return [row], notes
+    rows = [row]
+    if "session" in times:
+        rows.append(
+            Row(
+                "d",
+                "notebook gluing 6 values, ExecutionSession vs scrapbook",
+                "the same notebook run repeatedly through one pytest_nbscrap.ExecutionSession "
+                "(its next kernel starts during the current run) vs scrapbook on papermill",
+                times["session"],
+                times["scrapbook"],
+                TARGET,
+                theirs_name="scrapbook",
+            )
+        )
+    return rows, notes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds of each (default 5)")
     parser.add_argument(
         "--executor",
-        choices=("papermill", "ours"),
-        default="papermill",
-        help="what executes both notebooks (default papermill)",
+        choices=("own", "papermill", "ours"),
+        default="own",
+        help="own: each tool's own runner (default); papermill/ours: the same for both",
     )
     args = parser.parse_args(argv)
     rows, notes = run(args.rounds, runner=args.executor)

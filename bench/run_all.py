@@ -8,7 +8,7 @@ Cases (each also a script of its own in this folder):
      `--nbscrap-workers 2` once that option exists                       (bench_suite.py)
   b  the same under `-n 2`                                              (bench_suite.py --xdist)
   c  a plain pytest run (50 tests, no notebooks), plugin vs `-p no:nbscrap`  (bench_plain.py)
-  d  a notebook gluing 6 values, executed with papermill: ours vs scrapbook  (bench_glue.py)
+  d  a notebook gluing 6 values, each on its own stack: ours vs scrapbook+papermill (bench_glue.py)
   e  read_notebooks over 200 notebooks vs scrapbook                     (bench_read.py)
   f  a 1M-row DataFrame scrap: glue, encode, read, bytes vs scrapbook   (bench_frame.py)
   g  execute_notebook vs papermill on a one-cell notebook               (bench_execute.py)

@@ -67,6 +67,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=0.05,
         help="a symbol is close to its all-time high when at most this fraction below it",
     )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="source notebooks run at once (default 2)"
+    )
     return parser.parse_args(argv)
 
 
@@ -86,25 +89,30 @@ def prepare(out: Path) -> Path:
     return sources
 
 
-def run(symbols: Sequence[str], out: Path, threshold: float) -> sb.Notebook:
-    """Runs the sources and the summary; returns the executed summary notebook."""
+def run(symbols: Sequence[str], out: Path, threshold: float, workers: int) -> sb.Notebook:
+    """Runs the sources (``workers`` at a time) and the summary; returns the executed summary."""
     sources = prepare(out)
     print(f"Running {SOURCE.name} for {len(symbols)} symbols into {sources}")
-    for symbol in symbols:
-        started = time.perf_counter()
-        executed = sb.execute_notebook(
-            SOURCE,
-            {"symbol": symbol, "threshold": threshold},
-            output_path=sources / f"{symbol}.ipynb",
+    started = time.perf_counter()
+    # One session for the whole job: each run's kernel starts while the previous ones run.
+    with sb.ExecutionSession(workers=workers) as session:
+        runs = {
+            symbol: session.submit(
+                SOURCE,
+                {"symbol": symbol, "threshold": threshold},
+                output_path=sources / f"{symbol}.ipynb",
+            )
+            for symbol in symbols
+        }
+        for run in runs.values():
+            print(f"  {run.result().scraps['message'].data}")
+        print(f"  ({time.perf_counter() - started:.1f} s)")
+        print(f"Running {SUMMARY.name} over them")
+        return session.execute(
+            SUMMARY,
+            {"source_dir": str(sources), "threshold": threshold},
+            output_path=out / SUMMARY.name,
         )
-        took = time.perf_counter() - started
-        print(f"  {executed.scraps['message'].data}  ({took:.1f} s)")
-    print(f"Running {SUMMARY.name} over them")
-    return sb.execute_notebook(
-        SUMMARY,
-        {"source_dir": str(sources), "threshold": threshold},
-        output_path=out / SUMMARY.name,
-    )
 
 
 def report(summary_notebook: sb.Notebook, sources: Path, threshold: float) -> None:
@@ -124,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     out = args.out.resolve()
     try:
-        summary_notebook = run(args.symbols, out, args.threshold)
+        summary_notebook = run(args.symbols, out, args.threshold, args.workers)
     except (JobError, sb.NbScrapError) as error:
         print(f"run_workflow: {error}", file=sys.stderr)
         return 1

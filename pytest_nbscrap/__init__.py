@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         register_encoder,
         unregister_encoder,
     )
+    from .engine import ExecutionSession
     from .errors import (
         CellExecutionError,
         CellTimeoutError,
@@ -43,6 +44,7 @@ _LOCATIONS = {
     "Scrap": "scraps",
     "Scraps": "scraps",
     "execute_notebook": "executor",
+    "ExecutionSession": "engine",
     "Encoder": "encoders",
     "EncoderRegistry": "encoders",
     "register_encoder": "encoders",
@@ -70,6 +72,7 @@ __all__ = [
     "Scraps",
     # running
     "execute_notebook",
+    "ExecutionSession",
     # encoders
     "Encoder",
     "EncoderRegistry",

@@ -124,3 +124,28 @@ def test_under_xdist_a_run_that_tests_share_is_executed_once(pytester):
     pytester.makepyfile(f"import pytest\n\n{tests}")
     pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=6)
     assert (pytester.path / "nbs" / "runs.log").read_text().split() == ["run"]
+
+
+def test_an_execution_session_runs_notebooks_on_fresh_kernels_and_stops_them(tmp_path, monkeypatch):
+    from pytest_nbscrap import ExecutionSession, read_notebook
+    from pytest_nbscrap.errors import CellExecutionError
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    for index in range(3):
+        write(tmp_path / f"n{index}.ipynb", FRESH)
+    write(tmp_path / "bad.ipynb", "1 / 0")
+    with ExecutionSession(workers=2) as session:
+        runs = [
+            session.submit(
+                tmp_path / f"n{index}.ipynb", output_path=tmp_path / "out" / f"{index}.ipynb"
+            )
+            for index in range(3)
+        ]
+        notebooks = [run.result() for run in runs]
+        with pytest.raises(CellExecutionError, match="ZeroDivisionError"):
+            session.execute(tmp_path / "bad.ipynb")
+    assert [nb.path for nb in notebooks] == [str(tmp_path / "out" / f"{i}.ipynb") for i in range(3)]
+    assert read_notebook(tmp_path / "out" / "0.ipynb").execution_counts == [1]
+    pids = (tmp_path / "pids.log").read_text().split()
+    assert len(set(pids)) == 3
+    assert kernels_under(tmp_path) == []
