@@ -109,6 +109,12 @@ class Engine:
         await asyncio.gather(*running, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
+        # What asyncio.run does before closing its loop: a cancelled cell leaves nbclient's
+        # kernel-alive poll behind, and a loop closed over a pending task complains at exit.
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
 
 class ExecutionSession:

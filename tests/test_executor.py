@@ -66,6 +66,17 @@ def our_kernels() -> list[psutil.Process]:
 
 
 @pytest.fixture(scope="module", autouse=True)
+def no_kernels_kept_warm_by_this_session(pytestconfig):
+    """Notebooks that earlier test modules ran through this session's own plugin leave its
+    kernel pool a warm kernel until the session ends; it is not this module's to find."""
+    from pytest_nbscrap.items import runner_key
+
+    runner = pytestconfig.stash.get(runner_key, None)
+    if runner is not None:
+        runner.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
 def kernels_import_this_checkout():
     """Kernels are other processes: they import pytest_nbscrap from here, installed or not."""
     root = str(Path(pytest_nbscrap.__file__).resolve().parents[1])

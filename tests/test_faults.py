@@ -12,6 +12,7 @@ inherits an environment variable naming the run; the process table is searched f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -22,7 +23,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,16 +43,35 @@ TAG = "NBSCRAP_TEST_RUN"
 # -- running pytest and watching its kernels --------------------------------------------------
 
 
-def kernels_of(tag: str) -> list[psutil.Process]:
-    """Live kernel processes started by the pytest run named ``tag``."""
+# Every run of this module's tests is named with this prefix, so strays can be cleaned up.
+RUNS = uuid.uuid4().hex[:8]
+
+
+def tagged(matches: Callable[[str], bool]) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter():
         try:
-            if process.environ().get(TAG) == tag and process.status() != psutil.STATUS_ZOMBIE:
+            tag = process.environ().get(TAG)
+            if tag and matches(tag) and process.status() != psutil.STATUS_ZOMBIE:
                 found.append(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return found
+
+
+def kernels_of(tag: str) -> list[psutil.Process]:
+    """Live processes (kernels, once pytest has ended) of the pytest run named ``tag``."""
+    return tagged(lambda found: found == tag)
+
+
+@pytest.fixture(autouse=True)
+def no_strays() -> Iterator[None]:
+    """After each test (its own checks done), nothing it started may outlive it: a failing
+    test must not leave kernels for the next one to find."""
+    yield
+    for process in tagged(lambda found: found.startswith(RUNS)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
@@ -74,7 +95,7 @@ def environment(tag: str) -> dict[str, str]:
 def start_pytest(cwd: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     """pytest in its own session (so a signal to its process group hits only it), with Ctrl-C
     handled even if this process was started with SIGINT ignored (a background job)."""
-    tag = uuid.uuid4().hex
+    tag = f"{RUNS}-{uuid.uuid4().hex}"
     process = subprocess.Popen(
         pytest_command(*args),
         cwd=cwd,
@@ -98,10 +119,24 @@ def finish(process: subprocess.Popen[str], started: float, timeout: float) -> py
     return pytest.RunResult(process.returncode, output.splitlines(), [], time.monotonic() - started)
 
 
+@contextmanager
+def pytest_running(cwd: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """:func:`start_pytest`; if the block fails, the run is killed and what it said is shown."""
+    process, tag = start_pytest(cwd, *args)
+    try:
+        yield process, tag
+    except BaseException:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            print(f"the pytest run was killed; it had said:\n{output}")
+        raise
+
+
 def run_pytest(cwd: Path, *args: str, timeout: float = 300) -> tuple[pytest.RunResult, str]:
     started = time.monotonic()
-    process, tag = start_pytest(cwd, *args)
-    return finish(process, started, timeout), tag
+    with pytest_running(cwd, *args) as (process, tag):
+        return finish(process, started, timeout), tag
 
 
 def digests(folder: Path) -> dict[str, str]:
@@ -247,16 +282,15 @@ def hang_started(out: Path) -> bool:
 
 def interrupted_run(three: Path, *args: str, group: bool) -> tuple[pytest.RunResult, str, float]:
     started = time.monotonic()
-    process, tag = start_pytest(
-        three, "--nbscrap", "nbs", "--nbscrap-timeout=0", "--nbscrap-output-dir=out", *args
-    )
-    wait_for(lambda: hang_started(three / "out"), 90, "the hanging cell to start")
-    signalled = time.monotonic()
-    if group:  # what a terminal does on Ctrl-C: the whole foreground process group
-        os.killpg(process.pid, signal.SIGINT)
-    else:
-        process.send_signal(signal.SIGINT)
-    result = finish(process, started, timeout=60)
+    arguments = ("--nbscrap", "nbs", "--nbscrap-timeout=0", "--nbscrap-output-dir=out", *args)
+    with pytest_running(three, *arguments) as (process, tag):
+        wait_for(lambda: hang_started(three / "out"), 90, "the hanging cell to start")
+        signalled = time.monotonic()
+        if group:  # what a terminal does on Ctrl-C: the whole foreground process group
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGINT)
+        result = finish(process, started, timeout=60)
     return result, tag, time.monotonic() - signalled
 
 
@@ -281,6 +315,7 @@ def test_ctrl_c_stops_the_session_promptly_and_says_what_was_kept(three):
             "what ran is kept in */out/nbs__b_hangs.ipynb*"
         ]
     )
+    assert "Task was destroyed" not in result.stdout.str()  # nothing left pending at exit
     assert seconds < 30
     assert kernels_of(tag) == []
     assert_hang_kept_as_interrupted(three / "out")
@@ -300,25 +335,17 @@ def test_ctrl_c_under_xdist_stops_every_worker_and_keeps_what_ran(three):
 @pytest.mark.slow
 def test_a_killed_xdist_worker_leaves_no_kernel_and_keeps_what_ran(three):
     started = time.monotonic()
-    process, tag = start_pytest(
-        three,
-        "--nbscrap",
-        "nbs",
-        "--nbscrap-timeout=0",
-        "--nbscrap-output-dir=out",
-        "-n",
-        "2",
-        "--color=no",
-    )
     out = three / "out"
-    wait_for(lambda: hang_started(out), 90, "the hanging cell to start")
-    kept = kept_hang(out)
-    assert kept is not None
-    kernel = psutil.Process(read_notebook(kept).scraps["pid"].data)
-    worker = kernel.parent()
-    assert worker is not None
-    worker.kill()
-    result = finish(process, started, timeout=120)
+    arguments = ("--nbscrap", "nbs", "--nbscrap-timeout=0", "--nbscrap-output-dir=out")
+    with pytest_running(three, *arguments, "-n", "2", "--color=no") as (process, tag):
+        wait_for(lambda: hang_started(out), 90, "the hanging cell to start")
+        kept = kept_hang(out)
+        assert kept is not None
+        kernel = psutil.Process(read_notebook(kept).scraps["pid"].data)
+        worker = kernel.parent()
+        assert worker is not None
+        worker.kill()
+        result = finish(process, started, timeout=120)
     result.stdout.fnmatch_lines(
         ["FAILED nbs/b_hangs.ipynb::b_hangs - worker 'gw*' crashed while running*"]
     )
