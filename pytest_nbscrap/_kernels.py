@@ -36,6 +36,10 @@ log.addHandler(logging.NullHandler())
 
 # AF_UNIX socket paths are limited to 108 bytes on Linux; we need room for "-ipc-N".
 _MAX_IPC_PREFIX = 90
+# Over TCP, ports are found free, then bound by the kernel a moment later: another process (a
+# parallel kernel, an xdist worker's) may take one in between, and the kernel dies saying so.
+_PORT_TAKEN = "Address already in use"
+_START_ATTEMPTS = 3
 # nbclient's reasoning holds: a history file per kernel is slow and races under xdist.
 _HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"
 # How long a kernel asked to shut down may take before SIGTERM (SIGKILL after twice that).
@@ -159,8 +163,21 @@ class KernelHandle:
     async def start(cls, kernel_name: str, cwd: str, *, startup_timeout: float) -> KernelHandle:
         """Starts ``kernel_name`` in ``cwd`` and waits until it answers.
 
-        Raises :class:`KernelStartError` (with the kernel's own output) when it cannot.
+        Raises :class:`KernelStartError` (with the kernel's own output) when it cannot. A start
+        that lost a TCP port to another process is tried again, on new ports.
         """
+        attempt = 1
+        while True:
+            try:
+                return await cls._start_once(kernel_name, cwd, startup_timeout)
+            except KernelStartError as exc:
+                if attempt >= _START_ATTEMPTS or _PORT_TAKEN not in exc.output:
+                    raise
+                log.warning("kernel %s lost a port to another process; starting again", kernel_name)
+                attempt += 1
+
+    @classmethod
+    async def _start_once(cls, kernel_name: str, cwd: str, startup_timeout: float) -> KernelHandle:
         workdir = _Workdir.create()
         manager = AsyncKernelManager(
             kernel_name=kernel_name,

@@ -533,3 +533,58 @@ def test_xdist_keeps_every_executed_notebook_once_each_in_its_workers_folder(ser
 def test_no_kernel_is_left_after_serial_or_parallel_runs(serial, parallel):
     assert kernels_of(serial.tag) == []
     assert kernels_of(parallel.tag) == []
+
+
+# -- kernels that lose their TCP ports to another process -------------------------------------
+
+PORT_TAKEN = "zmq.error.ZMQError: Address already in use (addr='tcp://127.0.0.1:36019')"
+
+
+def flaky_starts(monkeypatch, outputs: list[str]) -> list[str]:
+    """Kernel starts that fail with each of ``outputs`` in turn, then succeed."""
+    from pytest_nbscrap import _kernels
+
+    attempts: list[str] = []
+
+    async def start_once(cls, kernel_name, cwd, startup_timeout):
+        attempts.append(kernel_name)
+        if len(attempts) <= len(outputs):
+            said = outputs[len(attempts) - 1]
+            raise _kernels.KernelStartError("RuntimeError: the kernel died", said)
+        return "a kernel"
+
+    monkeypatch.setattr(_kernels.KernelHandle, "_start_once", classmethod(start_once))
+    return attempts
+
+
+def start_kernel() -> object:
+    import asyncio
+
+    from pytest_nbscrap._kernels import KernelHandle
+
+    return asyncio.run(KernelHandle.start("python3", ".", startup_timeout=1))
+
+
+def test_a_kernel_that_lost_a_port_to_another_process_is_started_again(monkeypatch):
+    attempts = flaky_starts(monkeypatch, [PORT_TAKEN, PORT_TAKEN])
+    assert start_kernel() == "a kernel"
+    assert len(attempts) == 3
+
+
+def test_a_kernel_start_that_keeps_losing_ports_gives_up_with_the_kernels_words(monkeypatch):
+    from pytest_nbscrap._kernels import KernelStartError
+
+    attempts = flaky_starts(monkeypatch, [PORT_TAKEN] * 5)
+    with pytest.raises(KernelStartError) as caught:
+        start_kernel()
+    assert len(attempts) == 3
+    assert "Address already in use" in caught.value.output
+
+
+def test_other_kernel_start_failures_are_not_retried(monkeypatch):
+    from pytest_nbscrap._kernels import KernelStartError
+
+    attempts = flaky_starts(monkeypatch, ["ModuleNotFoundError: No module named 'ipykernel'"])
+    with pytest.raises(KernelStartError):
+        start_kernel()
+    assert len(attempts) == 1
