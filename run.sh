@@ -35,7 +35,8 @@ case "${1:-}" in
         ensure_env
         "$VENV/bin/ruff" check pytest_nbscrap tests bench
         "$VENV/bin/mypy"
-        exec "$VENV/bin/python" -m pytest "$@"
+        # Two workers: the suite starts many kernels and CI machines have two cores.
+        exec "$VENV/bin/python" -m pytest -n 2 "$@"
         ;;
     *)
         echo "usage: bash run.sh example|test [args...]" >&2
