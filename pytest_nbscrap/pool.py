@@ -118,9 +118,12 @@ class KernelPool:
 
     @staticmethod
     async def _stop_when_started(task: asyncio.Task[KernelHandle]) -> None:
+        # A kernel still starting is cancelled: KernelHandle.start kills what it launched, at
+        # once, where waiting for it to answer first could outlast the process that owns it.
+        task.cancel()
         try:
             handle = await task
-        except Exception:
+        except BaseException:  # cancelled or failed: nothing is left running
             return
         await handle.shutdown(now=True)
 
