@@ -8,6 +8,7 @@ order), and ``covered by PATH::TEST`` names an existing test that shows the bloc
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -60,6 +61,7 @@ def test_covered_blocks_name_a_test_that_exists(block):
 
 
 RUNNABLE = [b for b in blocks() if b.kind in ("notebook", "script", "pytest", "shell")]
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +82,14 @@ def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.kernel
 @pytest.mark.slow
-@pytest.mark.parametrize("block", RUNNABLE, ids=lambda b: b.id)
-def test_readme_block_runs(block, workspace):
+def test_readme_blocks_run_in_order(workspace):
+    """One test, because the blocks build on each other (a later one reads what an earlier one
+    executed), as they do for a reader going down the page."""
+    for block in RUNNABLE:
+        run_block(block, workspace)
+
+
+def run_block(block: Block, workspace: Path) -> None:
     if block.kind == "notebook":
         from pytest_nbscrap import execute_notebook
 
@@ -97,13 +105,9 @@ def test_readme_block_runs(block, workspace):
             "nbformat": 4,
             "nbformat_minor": 5,
             "cells": [cell],
-            "metadata": {
-                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-            },
+            "metadata": {"kernelspec": KERNELSPEC},
         }
         path = workspace / f"readme_{block.index}.ipynb"
-        import json
-
         path.write_text(json.dumps(node))
         execute_notebook(path, timeout=120)
         return
@@ -111,17 +115,12 @@ def test_readme_block_runs(block, workspace):
         result = run([sys.executable, "-c", block.code], workspace)
     elif block.kind == "pytest":
         (workspace / f"test_readme_{block.index}.py").write_text(block.code)
-        result = run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-p",
-                "no:cacheprovider",
-                f"test_readme_{block.index}.py",
-            ],
-            workspace,
-        )
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+        result = run([*command, f"test_readme_{block.index}.py"], workspace)
     else:
         result = run(["bash", "-euo", "pipefail", "-c", block.code], workspace)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, (
+        f"README block {block.id} failed:\n{block.code}\n---\n"
+        + result.stdout[-3000:]
+        + result.stderr[-3000:]
+    )
