@@ -320,6 +320,14 @@ def print_table(rows: list[Row]) -> None:
     print("\n".join(table_lines(rows)))
 
 
+def report(rows: list[Row], notes: Notes) -> int:
+    """Prints a benchmark's table and notes; the exit status says whether every target was met."""
+    print_table(rows)
+    for note in notes.items:
+        print(f"note: {note}")
+    return 0 if all(row.met is not False for row in rows) else 1
+
+
 def markdown_rows(rows: list[Row]) -> list[str]:
     """Rows for the README's performance table (``| what | ours | theirs | ratio |``)."""
     lines = ["| what | ours | theirs | ratio |", "|---|---|---|---|"]

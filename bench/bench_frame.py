@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _fixtures import BenchError, Notes, Row, alternate, print_table, timed
+from _fixtures import BenchError, Notes, Row, alternate, report, timed
 
 ROWS = 1_000_000
 TIME_TARGET = 1.1
@@ -257,10 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=ROWS, help=f"frame rows (default {ROWS:,})")
     args = parser.parse_args(argv)
     rows, notes = run(args.rounds, rows=args.rows)
-    print_table(rows)
-    for note in notes.items:
-        print(f"note: {note}")
-    return 0 if all(row.met is not False for row in rows) else 1
+    return report(rows, notes)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _fixtures import BenchError, Notes, Row, alternate, print_table, timed
+from _fixtures import BenchError, Notes, Row, alternate, report, timed
 
 TARGET = 0.6
 FRAME = (
@@ -201,10 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     rows, notes = run(args.rounds, runner=args.executor)
-    print_table(rows)
-    for note in notes.items:
-        print(f"note: {note}")
-    return 0 if all(row.met is not False for row in rows) else 1
+    return report(rows, notes)
 
 
 if __name__ == "__main__":

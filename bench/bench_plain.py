@@ -16,7 +16,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from _fixtures import Notes, Row, alternate, print_table
+from _fixtures import Notes, Row, alternate, report
 from bench_suite import PytestRun
 
 TESTS = 50
@@ -74,10 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=15, help="timed rounds of each (default 15)")
     args = parser.parse_args(argv)
     rows, notes = run(args.rounds)
-    print_table(rows)
-    for note in notes.items:
-        print(f"note: {note}")
-    return 0 if all(row.met is not False for row in rows) else 1
+    return report(rows, notes)
 
 
 if __name__ == "__main__":

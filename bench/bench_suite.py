@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _fixtures import BenchError, Notes, Row, alternate, print_table
+from _fixtures import BenchError, Notes, Row, alternate, report
 
 NOTEBOOKS = 8
 CODE_CELLS = 2  # nbval makes one test item per code cell
@@ -261,10 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--xdist", action="store_true", help="run every tool with -n 2 (case b)")
     args = parser.parse_args(argv)
     rows, notes = run(args.rounds, xdist=args.xdist)
-    print_table(rows)
-    for note in notes.items:
-        print(f"note: {note}")
-    return 0 if all(row.met is not False for row in rows) else 1
+    return report(rows, notes)
 
 
 if __name__ == "__main__":
