@@ -73,7 +73,8 @@ class Runner:
         self._engine: Engine | None = None  # made on first use: asyncio costs a plain session
         self._outcomes: dict[tuple[Any, ...], Notebook | NbScrapError] = {}
         self._pending: dict[tuple[Any, ...], _Pending] = {}
-        self._expected: set[tuple[Any, ...]] = set()
+        # Runs prepared ahead (to start their kernel early), kept for when they are submitted.
+        self._prepared: dict[tuple[Any, ...], _Prepared] = {}
         self._shared = shared
         self.executions = 0
 
@@ -104,8 +105,7 @@ class Runner:
             if spec.key not in self._pending:
                 self._pending[spec.key] = self._submit(spec)
         for spec in fresh[self.workers - 1 : self.workers]:
-            if spec.key not in self._pending and spec.key not in self._expected:
-                self._expected.add(spec.key)
+            if spec.key not in self._pending and spec.key not in self._prepared:
                 self._expect(spec)
 
     def close(self) -> None:
@@ -130,34 +130,36 @@ class Runner:
 
     def _submit(self, spec: RunSpec) -> _Pending:
         self.executions += 1
+        prepared = self._prepared.pop(spec.key) if spec.key in self._prepared else None
+        plan, warned = prepared or self._prepare(spec)
+        if isinstance(plan, NbScrapError):
+            return _Pending(plan, warned)
+        return _Pending(self.engine.submit(plan), warned, plan)
+
+    def _expect(self, spec: RunSpec) -> None:
+        prepared = self._prepared[spec.key] = self._prepare(spec)
+        plan = prepared[0]
+        if not isinstance(plan, NbScrapError):  # an error is reported when the run is asked for
+            self.engine.expect(plan.kernel_name, plan.cwd)
+
+    def _prepare(self, spec: RunSpec) -> _Prepared:
+        """The run's plan (or why it cannot run), and the warnings preparing it gave."""
+        from .executor import prepare
+
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                plan = self._prepare(spec)
+                plan = prepare(
+                    spec.path,
+                    dict(spec.params),
+                    output_path=self.output_path(spec),
+                    kernel_name=spec.kernel,
+                    timeout=spec.timeout,
+                    cwd=spec.cwd,
+                )
             except NbScrapError as error:
-                return _Pending(error, tuple(caught))
-        return _Pending(self.engine.submit(plan), tuple(caught), plan)
-
-    def _expect(self, spec: RunSpec) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # said again when the run itself is prepared
-            try:
-                plan = self._prepare(spec)
-            except NbScrapError:
-                return  # reported when the run itself is asked for
-        self.engine.expect(plan.kernel_name, plan.cwd)
-
-    def _prepare(self, spec: RunSpec) -> Any:
-        from .executor import prepare
-
-        return prepare(
-            spec.path,
-            dict(spec.params),
-            output_path=self.output_path(spec),
-            kernel_name=spec.kernel,
-            timeout=spec.timeout,
-            cwd=spec.cwd,
-        )
+                return error, tuple(caught)
+        return plan, tuple(caught)
 
     def output_path(self, spec: RunSpec) -> Path:
         """Where the executed notebook is kept: one flat file per run, named after the notebook
@@ -175,6 +177,9 @@ class Runner:
         if self._worker:
             folder = folder / safe_name(self._worker)
         return folder / name
+
+
+_Prepared = tuple[Any, tuple[warnings.WarningMessage, ...]]
 
 
 class _Pending:
