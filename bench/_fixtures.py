@@ -1,7 +1,7 @@
 """Shared bench helpers: executed-style notebooks, and the timing and reporting every bench uses.
 
 Executing hundreds of kernels would measure papermill, not reading; the notebooks here are built
-with the same output writer ``glue`` uses (``pytest_nbscrap.scraps.data_output``) and look like
+with the same output writer ``glue`` uses (``pytest_nbscrap._scraps.data_output``) and look like
 papermill's output: kernelspec and papermill metadata, an injected-parameters cell, one glue per
 code cell with execution counts, timings and cell ids.
 
@@ -28,8 +28,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pytest_nbscrap._scraps import data_output
 from pytest_nbscrap.encoders import JsonEncoder, PandasEncoder, TextEncoder
-from pytest_nbscrap.scraps import data_output
 
 SCRAPS_PER_NOTEBOOK = 16
 

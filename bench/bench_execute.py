@@ -19,7 +19,7 @@ from pathlib import Path
 import papermill
 from _fixtures import Notes, Row, alternate, timed
 
-from pytest_nbscrap.executor import execute_notebook
+from pytest_nbscrap._executor import execute_notebook
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "tests" / "notebooks" / "exec" / "trivial.ipynb"
 LIMIT = 1.05

@@ -66,7 +66,7 @@ def captured_glue(glue: Callable[[str, Any], None], frame: Any) -> list[tuple[di
 def glue_ours(frame: Any) -> list[tuple[dict, dict]]:
     import pytest_nbscrap
 
-    return captured_glue(pytest_nbscrap.glue, frame)
+    return captured_glue(pytest_nbscrap._glue, frame)
 
 
 def glue_scrapbook(frame: Any) -> list[tuple[dict, dict]]:
@@ -79,8 +79,8 @@ def glue_scrapbook(frame: Any) -> list[tuple[dict, dict]]:
 
 
 def encode_ours(frame: Any) -> tuple[dict, dict]:
+    from pytest_nbscrap._scraps import data_output
     from pytest_nbscrap.encoders import PandasEncoder
-    from pytest_nbscrap.scraps import data_output
 
     return data_output(NAME, PandasEncoder().encode(frame), "pandas")
 
@@ -176,7 +176,7 @@ def run(rounds: int = 5, *, rows: int = ROWS) -> tuple[list[Row], Notes]:
             "ours": write_notebook(Path(tmp) / "ours.ipynb", made["ours"]),
             "scrapbook": write_notebook(Path(tmp) / "scrapbook.ipynb", made["scrapbook"]),
         }
-        from pytest_nbscrap.scraps import values_equal
+        from pytest_nbscrap._scraps import values_equal
 
         if not values_equal(read_ours(paths["ours"]), frame):
             raise BenchError("our reader gives back a different frame than was glued")

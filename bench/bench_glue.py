@@ -73,7 +73,7 @@ def expected_values() -> dict[str, Any]:
 def check_scraps(path: Path, library: str) -> None:
     """The executed notebook holds the 6 glued values, read back with our reader."""
     import pytest_nbscrap
-    from pytest_nbscrap.scraps import values_equal
+    from pytest_nbscrap._scraps import values_equal
 
     scraps = pytest_nbscrap.read_notebook(path).scraps
     expected = expected_values()

@@ -63,7 +63,7 @@ def check_same_values(folder: Path) -> None:
     import scrapbook
 
     import pytest_nbscrap
-    from pytest_nbscrap.scraps import values_equal
+    from pytest_nbscrap._scraps import values_equal
 
     path = min(folder.glob("*.ipynb"))
     ours = pytest_nbscrap.read_notebook(path).scraps

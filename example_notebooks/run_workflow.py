@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest_nbscrap as sb
-from pytest_nbscrap.settings import OUTPUT_MARKER
+from pytest_nbscrap._settings import OUTPUT_MARKER
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "ath_source.ipynb"

@@ -2,6 +2,11 @@
 
 Importing the package is cheap (it runs inside user kernels): every public name is loaded on
 first use, and nothing imports papermill, nbformat, nbclient, jsonschema or pandas up front.
+
+The modules that hold the code are private (``_glue``, ``_reader``, ...), as in pluggy: a public
+name never shares its name with a module, so importing a submodule can never replace, say,
+the ``glue`` function with the ``glue`` module. The public submodules are ``encoders``
+(scrapbook's ``sb.encoders.registry``), ``export`` (templates) and ``plugin`` (the entry point).
 """
 
 from __future__ import annotations
@@ -10,6 +15,33 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from . import encoders as encoders
+    from . import export as export
+    from . import plugin as plugin
+    from ._engine import ExecutionSession
+    from ._errors import (
+        CellExecutionError,
+        CellTimeoutError,
+        EncoderError,
+        ExecutionError,
+        KernelDiedError,
+        KernelNotFoundError,
+        NbScrapError,
+        NoEncoderError,
+        NoKernelWarning,
+        NotebookReadError,
+        ParameterError,
+        ScrapDecodeError,
+        ScrapError,
+        ScrapNotFoundError,
+        UnknownEncoderError,
+        UnknownParameterWarning,
+        UsageError,
+    )
+    from ._executor import execute_notebook
+    from ._glue import glue
+    from ._reader import Notebook, Scrapbook, read_notebook, read_notebooks
+    from ._scraps import Scrap, Scraps
     from .encoders import (
         Encoder,
         EncoderRegistry,
@@ -17,48 +49,50 @@ if TYPE_CHECKING:
         register_encoder,
         unregister_encoder,
     )
-    from .engine import ExecutionSession
-    from .errors import (
-        CellExecutionError,
-        CellTimeoutError,
-        KernelDiedError,
-        KernelNotFoundError,
-        NbScrapError,
-        NotebookReadError,
-        ScrapError,
-        ScrapNotFoundError,
-    )
-    from .executor import execute_notebook
-    from .glue import glue
-    from .reader import Notebook, Scrapbook, read_notebook, read_notebooks
-    from .scraps import Scrap, Scraps
 
 __version__ = "0.1.0"
 
+_ERRORS = (
+    "NbScrapError",
+    "UsageError",
+    "NotebookReadError",
+    "ScrapError",
+    "ScrapNotFoundError",
+    "EncoderError",
+    "NoEncoderError",
+    "UnknownEncoderError",
+    "ScrapDecodeError",
+    "ExecutionError",
+    "ParameterError",
+    "KernelNotFoundError",
+    "CellExecutionError",
+    "CellTimeoutError",
+    "KernelDiedError",
+    "UnknownParameterWarning",
+    "NoKernelWarning",
+)
+
+# Which private module holds each public name.
 _LOCATIONS = {
-    "glue": "glue",
-    "read_notebook": "reader",
-    "read_notebooks": "reader",
-    "Notebook": "reader",
-    "Scrapbook": "reader",
-    "Scrap": "scraps",
-    "Scraps": "scraps",
-    "execute_notebook": "executor",
-    "ExecutionSession": "engine",
+    "glue": "_glue",
+    "read_notebook": "_reader",
+    "read_notebooks": "_reader",
+    "Notebook": "_reader",
+    "Scrapbook": "_reader",
+    "Scrap": "_scraps",
+    "Scraps": "_scraps",
+    "execute_notebook": "_executor",
+    "ExecutionSession": "_engine",
     "Encoder": "encoders",
     "EncoderRegistry": "encoders",
     "register_encoder": "encoders",
     "unregister_encoder": "encoders",
     "lookup_encoder": "encoders",
-    "NbScrapError": "errors",
-    "NotebookReadError": "errors",
-    "ScrapError": "errors",
-    "ScrapNotFoundError": "errors",
-    "CellExecutionError": "errors",
-    "CellTimeoutError": "errors",
-    "KernelDiedError": "errors",
-    "KernelNotFoundError": "errors",
+    **dict.fromkeys(_ERRORS, "_errors"),
 }
+
+#: Submodules that are public on purpose, loaded on first attribute access.
+_PUBLIC_MODULES = frozenset({"encoders", "export", "plugin"})
 
 __all__ = [
     # in a notebook
@@ -79,19 +113,30 @@ __all__ = [
     "register_encoder",
     "unregister_encoder",
     "lookup_encoder",
-    # errors
+    # errors and warnings
     "NbScrapError",
+    "UsageError",
     "NotebookReadError",
     "ScrapError",
     "ScrapNotFoundError",
+    "EncoderError",
+    "NoEncoderError",
+    "UnknownEncoderError",
+    "ScrapDecodeError",
+    "ExecutionError",
+    "ParameterError",
+    "KernelNotFoundError",
     "CellExecutionError",
     "CellTimeoutError",
     "KernelDiedError",
-    "KernelNotFoundError",
+    "UnknownParameterWarning",
+    "NoKernelWarning",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _PUBLIC_MODULES:
+        return import_module(f".{name}", __name__)
     module = _LOCATIONS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -101,4 +146,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+    return sorted({*globals(), *__all__, *_PUBLIC_MODULES})

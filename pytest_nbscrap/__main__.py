@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .errors import NbScrapError
+from ._errors import NbScrapError
 
 __all__ = ["main"]
 
@@ -184,8 +184,8 @@ def _scraps(args: argparse.Namespace) -> int:
 
 
 def _scrap_rows(paths: Sequence[str]) -> Iterator[dict[str, Any]]:
+    from ._reader import read_notebook, read_notebooks
     from .export.filters import sanitize
-    from .reader import read_notebook, read_notebooks
 
     for path in paths:
         notebooks = read_notebooks(path).values() if Path(path).is_dir() else [read_notebook(path)]

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
-from .errors import EncoderError, NoEncoderError, UsageError
+from ._errors import EncoderError, NoEncoderError, UsageError
 
 __all__ = [
     "ENTRY_POINT_GROUP",

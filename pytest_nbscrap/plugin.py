@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from .errors import ExecutionError, NotebookReadError
-from .fixtures import nb, nb_param_sets, nbscrap_params, run_notebook, scraps
-from .items import NotebookFile, NotebookItem, failure_repr, runner_key, settings_key
-from .params import param_id
-from .runs import Runner
-from .settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, OUTPUT_MARKER, Settings
-from .sharing import SharedOutcomes
+from ._errors import ExecutionError, NotebookReadError
+from ._fixtures import nb, nb_param_sets, nbscrap_params, run_notebook, scraps
+from ._items import NotebookFile, NotebookItem, failure_repr, runner_key, settings_key
+from ._params import param_id
+from ._runs import Runner
+from ._settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, OUTPUT_MARKER, Settings
+from ._sharing import SharedOutcomes
 
 __all__ = ["OUTPUT_MARKER", "nb", "nbscrap_params", "run_notebook", "scraps"]
 

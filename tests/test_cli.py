@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pytest_nbscrap.__main__ import main, use_color
-from pytest_nbscrap.errors import CellExecutionError
+from pytest_nbscrap._errors import CellExecutionError
 
 HERE = Path(__file__).parent
 EXPORT = HERE / "notebooks" / "export"
@@ -273,7 +273,7 @@ def test_scraps_unreadable_input_exits_2_with_one_line(capsys, tmp_path, name):
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Runs the source fixtures once: executed files in a folder, and the failures raised."""
-    from pytest_nbscrap.executor import execute_notebook
+    from pytest_nbscrap._executor import execute_notebook
 
     folder = tmp_path_factory.mktemp("executed")
     errors: dict[str, CellExecutionError] = {}

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pytest_nbscrap._errors import EncoderError, NoEncoderError, UsageError
 from pytest_nbscrap.encoders import (
     EncoderRegistry,
     JsonEncoder,
@@ -15,7 +16,6 @@ from pytest_nbscrap.encoders import (
     TextEncoder,
     registry,
 )
-from pytest_nbscrap.errors import EncoderError, NoEncoderError, UsageError
 
 
 def roundtrip(encoder, value):

@@ -128,7 +128,7 @@ def test_under_xdist_a_run_that_tests_share_is_executed_once(pytester):
 
 def test_an_execution_session_runs_notebooks_on_fresh_kernels_and_stops_them(tmp_path, monkeypatch):
     from pytest_nbscrap import ExecutionSession, read_notebook
-    from pytest_nbscrap.errors import CellExecutionError
+    from pytest_nbscrap._errors import CellExecutionError
 
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     for index in range(3):

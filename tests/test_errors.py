@@ -4,12 +4,20 @@ import pickle
 
 import pytest
 
-from pytest_nbscrap import errors
+from pytest_nbscrap import _errors as errors
 
 
 def test_every_error_derives_from_one_base():
     classes = [getattr(errors, name) for name in errors.__all__]
-    assert all(issubclass(cls, errors.NbScrapError) for cls in classes)
+    raised = [cls for cls in classes if not issubclass(cls, Warning)]
+    assert raised
+    assert all(issubclass(cls, errors.NbScrapError) for cls in raised)
+
+
+def test_the_package_lists_every_error_and_warning_it_has():
+    import pytest_nbscrap as sb
+
+    assert set(errors.__all__) <= set(sb.__all__)
 
 
 def test_missing_scrap_is_a_key_error_that_lists_the_names_present():

@@ -23,7 +23,7 @@ import pytest
 
 import pytest_nbscrap
 from pytest_nbscrap import _kernels
-from pytest_nbscrap.errors import (
+from pytest_nbscrap._errors import (
     CellExecutionError,
     CellTimeoutError,
     ExecutionError,
@@ -34,12 +34,12 @@ from pytest_nbscrap.errors import (
     ParameterError,
     UsageError,
 )
-from pytest_nbscrap.executor import (
+from pytest_nbscrap._executor import (
     UnknownParameterWarning,
     async_execute_notebook,
     execute_notebook,
 )
-from pytest_nbscrap.reader import Notebook
+from pytest_nbscrap._reader import Notebook
 
 HERE = Path(__file__).resolve().parent / "notebooks" / "exec"
 PARAMS = HERE / "params.ipynb"
@@ -69,7 +69,7 @@ def our_kernels() -> list[psutil.Process]:
 def no_kernels_kept_warm_by_this_session(pytestconfig):
     """Notebooks that earlier test modules ran through this session's own plugin leave its
     kernel pool a warm kernel until the session ends; it is not this module's to find."""
-    from pytest_nbscrap.items import runner_key
+    from pytest_nbscrap._items import runner_key
 
     runner = pytestconfig.stash.get(runner_key, None)
     if runner is not None:

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from papermill.translators import translate_parameters
 
-from pytest_nbscrap import _parameters
-from pytest_nbscrap.errors import ParameterError, UsageError
-from pytest_nbscrap.executor import UnknownParameterWarning
+from pytest_nbscrap import UnknownParameterWarning, _parameters
+from pytest_nbscrap._errors import ParameterError, UsageError
 
 PAPERMILL_CASES = [
     {"symbol": "AAPL", "days": 3},

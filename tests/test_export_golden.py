@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_nbscrap.errors import CellExecutionError, UsageError
+from pytest_nbscrap._errors import CellExecutionError, UsageError
+from pytest_nbscrap._reader import read_notebook
 from pytest_nbscrap.export import (
     Document,
     DropPapermillMarkers,
@@ -27,7 +28,6 @@ from pytest_nbscrap.export import (
     render_failure,
     render_notebook,
 )
-from pytest_nbscrap.reader import read_notebook
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"

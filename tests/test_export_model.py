@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from pytest_nbscrap.errors import (
+from pytest_nbscrap._errors import (
     CellExecutionError,
     CellTimeoutError,
     KernelDiedError,
     NotebookReadError,
 )
+from pytest_nbscrap._reader import read_notebook
 from pytest_nbscrap.export import (
     Cell,
     Document,
@@ -28,7 +29,6 @@ from pytest_nbscrap.export import (
     render_notebook,
 )
 from pytest_nbscrap.export.model import failing_line
-from pytest_nbscrap.reader import read_notebook
 
 EXECUTED = Path(__file__).parent / "notebooks" / "export" / "executed"
 

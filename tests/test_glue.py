@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from helpers import code_cell
 
-from pytest_nbscrap import glue
-from pytest_nbscrap.errors import EncoderError, UnknownEncoderError, UsageError
-from pytest_nbscrap.glue import NoKernelWarning, reglue_scrap
-from pytest_nbscrap.scraps import Scrap, scraps_from_cells
+from pytest_nbscrap import NoKernelWarning, glue
+from pytest_nbscrap._errors import EncoderError, UnknownEncoderError, UsageError
+from pytest_nbscrap._glue import reglue_scrap
+from pytest_nbscrap._scraps import Scrap, scraps_from_cells
 
 
 def read(outputs):

@@ -37,3 +37,41 @@ def test_reading_a_notebook_without_dataframes_loads_no_heavy_dependency(tmp_pat
     path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}))
     loaded = modules_after(f"import pytest_nbscrap as sb; sb.read_notebook({str(path)!r}).scraps")
     assert [name for name in HEAVY if name in loaded] == []
+
+
+def test_no_public_name_is_shadowed_by_a_module_once_every_submodule_is_imported():
+    # Importing pytest_nbscrap.X sets the package attribute X to the module; a public name
+    # called X (the glue function) would then turn into that module.
+    script = """
+import importlib, json, pkgutil, types
+import pytest_nbscrap as sb
+for info in pkgutil.walk_packages(sb.__path__, "pytest_nbscrap."):
+    importlib.import_module(info.name)
+print(json.dumps([n for n in sb.__all__ if isinstance(getattr(sb, n), types.ModuleType)]))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout.splitlines()[-1]) == []
+
+
+def test_glue_stays_a_function_after_reglue_imported_its_module(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}))
+    script = f"""
+import pytest_nbscrap as sb
+import pytest_nbscrap._glue
+sb.read_notebook({str(path)!r}).scraps
+print(callable(sb.glue), sb.encoders.registry.lookup("json") is not None)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["True", "True"]
+
+
+def test_every_documented_error_and_warning_is_importable_from_the_package():
+    import pytest_nbscrap as sb
+
+    for name in ("UnknownParameterWarning", "ParameterError", "CellTimeoutError", "UsageError"):
+        assert isinstance(getattr(sb, name), type)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from pytest_nbscrap.pool import KernelPool
+from pytest_nbscrap._pool import KernelPool
 
 
 class FakeKernel:

@@ -25,10 +25,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pytest_nbscrap import glue, read_notebook
-from pytest_nbscrap.errors import NbScrapError, NotebookReadError
+from pytest_nbscrap._errors import NbScrapError, NotebookReadError
+from pytest_nbscrap._reader import Notebook
+from pytest_nbscrap._scraps import Scrap, data_output
 from pytest_nbscrap.export import render_notebook
-from pytest_nbscrap.reader import Notebook
-from pytest_nbscrap.scraps import Scrap, data_output
 
 SETTINGS = settings(
     max_examples=200,

@@ -7,8 +7,8 @@ import pytest
 from helpers import code_cell, notebook
 
 from pytest_nbscrap import read_notebook, read_notebooks
-from pytest_nbscrap.errors import NotebookReadError, ScrapNotFoundError
-from pytest_nbscrap.scraps import data_output
+from pytest_nbscrap._errors import NotebookReadError, ScrapNotFoundError
+from pytest_nbscrap._scraps import data_output
 
 
 def glued(name, payload, encoder="json"):

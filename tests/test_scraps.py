@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from helpers import code_cell
 
-from pytest_nbscrap.errors import ScrapDecodeError, UnknownEncoderError
-from pytest_nbscrap.scraps import Scrap, Scraps, data_output, scraps_from_cells
+from pytest_nbscrap._errors import ScrapDecodeError, UnknownEncoderError
+from pytest_nbscrap._scraps import Scrap, Scraps, data_output, scraps_from_cells
 
 
 def data(name, payload, encoder="json"):

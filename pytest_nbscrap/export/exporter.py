@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from .._errors import UsageError
 from . import filters
 from .filters import sanitize
 from .model import Document
@@ -21,7 +21,7 @@ from .preprocessors import Preprocessor
 if TYPE_CHECKING:
     import jinja2
 
-    from ..errors import CellExecutionError
+    from .._errors import CellExecutionError
     from .model import NotebookLike
 
 __all__ = ["DEFAULT_TEMPLATE", "TEMPLATE_DIR", "Exporter", "Resources"]

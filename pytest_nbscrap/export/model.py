@@ -13,14 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import CellTimeoutError, KernelDiedError
+from .._errors import CellTimeoutError, KernelDiedError
 from .filters import strip_ansi
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-    from ..errors import CellExecutionError
-    from ..reader import Notebook
+    from .._errors import CellExecutionError
+    from .._reader import Notebook
 
     NotebookLike: TypeAlias = Notebook | Mapping[str, Any] | str | os.PathLike[str]
 
@@ -369,11 +369,11 @@ class Document:
 
     @classmethod
     def from_notebook(cls, notebook: NotebookLike) -> Document:
-        """From a path, a notebook dict, or a :class:`~pytest_nbscrap.reader.Notebook`."""
+        """From a path, a notebook dict, or a :class:`~pytest_nbscrap._reader.Notebook`."""
         if isinstance(notebook, Mapping):
             return cls.from_node(notebook)
         if isinstance(notebook, (str, os.PathLike)):
-            from ..reader import read_notebook
+            from .._reader import read_notebook
 
             read = read_notebook(notebook)
             return cls.from_node(_node_of(read), path=read.path or os.fspath(notebook))

@@ -18,7 +18,7 @@ from .preprocessors import (
 )
 
 if TYPE_CHECKING:
-    from ..errors import CellExecutionError
+    from .._errors import CellExecutionError
     from .model import NotebookLike
 
 __all__ = ["default_exporter", "failure_summary", "render_failure", "render_notebook"]
@@ -99,7 +99,7 @@ def render_notebook(
     """A whole notebook as text, or its failure view when it holds an error.
 
     ``notebook`` is a path, a notebook dict, a Notebook, or an already built Document; an
-    unreadable path raises :class:`~pytest_nbscrap.errors.NotebookReadError`.
+    unreadable path raises :class:`~pytest_nbscrap._errors.NotebookReadError`.
     """
     document = notebook if isinstance(notebook, Document) else Document.from_notebook(notebook)
     exporter = default_exporter(

@@ -3,7 +3,7 @@
 pytest calls in one thread, one item at a time; kernels want an event loop that lives as long
 as they do. The engine owns that loop on a thread of its own: the plugin submits runs and waits
 for their results, runs overlap up to ``workers`` at once, and kernels come from a
-:class:`~pytest_nbscrap.pool.KernelPool` so starting and stopping them happens beside the
+:class:`~pytest_nbscrap._pool.KernelPool` so starting and stopping them happens beside the
 notebooks' own work instead of before and after it.
 """
 
@@ -16,7 +16,7 @@ import threading
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
-from .reader import Notebook
+from ._reader import Notebook
 
 __all__ = ["Engine", "ExecutionSession"]
 
@@ -49,8 +49,8 @@ class Engine:
             return self._loop
 
     async def _setup(self) -> None:
-        from . import executor
-        from .pool import KernelPool
+        from . import _executor as executor
+        from ._pool import KernelPool
 
         self._pool = KernelPool(executor.start_kernel, spares=self._spares)
         self._slots = asyncio.Semaphore(self.workers)
@@ -65,7 +65,7 @@ class Engine:
         return asyncio.run_coroutine_threadsafe(self._run(plan), loop)
 
     async def _run(self, plan: Any) -> Notebook:
-        from . import executor
+        from . import _executor as executor
 
         assert self._slots is not None
         task = asyncio.current_task()
@@ -139,7 +139,7 @@ class ExecutionSession:
     ) -> concurrent.futures.Future[Notebook]:
         """Starts a run (options as :func:`execute_notebook`'s); its future holds the
         ``Notebook`` or raises what :func:`execute_notebook` would."""
-        from .executor import prepare
+        from ._executor import prepare
 
         plan = prepare(path, parameters, stacklevel=3, **options)
         self._engine.expect(plan.kernel_name, plan.cwd)

@@ -11,17 +11,13 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from ._errors import EncoderError, NoKernelWarning, UnknownEncoderError, UsageError
+from ._scraps import Scrap, data_output, display_output_metadata
 from .encoders import Encoder, JSONValue, registry
-from .errors import EncoderError, UnknownEncoderError, UsageError
-from .scraps import Scrap, data_output, display_output_metadata
 
-__all__ = ["NoKernelWarning", "glue", "reglue_scrap", "show", "show_markdown"]
+__all__ = ["glue", "reglue_scrap", "show", "show_markdown"]
 
 DisplayOption = bool | list[str] | tuple[str, ...] | Mapping[str, Any] | None
-
-
-class NoKernelWarning(UserWarning):
-    """``glue`` was called where no IPython shell can record outputs; nothing was stored."""
 
 
 def glue(name: str, data: Any, encoder: str | None = None, display: DisplayOption = None) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .reader import Notebook
+    from ._reader import Notebook
 
 __all__ = [
     "CellExecutionError",
@@ -27,6 +27,8 @@ __all__ = [
     "ScrapDecodeError",
     "ScrapError",
     "ScrapNotFoundError",
+    "UnknownParameterWarning",
+    "NoKernelWarning",
     "UnknownEncoderError",
     "UsageError",
 ]
@@ -358,3 +360,32 @@ class KernelDiedError(CellExecutionError):
             return f"killed by {signal.Signals(-exit_code).name}"
         except ValueError:
             return f"killed by signal {-exit_code}"
+
+
+# -- warnings ----------------------------------------------------------------------------------
+
+
+class UnknownParameterWarning(UserWarning):
+    """Parameters that the notebook's ``parameters`` cell does not define (injected anyway).
+
+    ``defined`` lists what the cell defines; it is None when no cell is tagged ``parameters``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        path: str = "",
+        unknown: tuple[str, ...] = (),
+        defined: tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.unknown = unknown
+        self.defined = defined
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.path, self.unknown, self.defined))
+
+
+class NoKernelWarning(UserWarning):
+    """``glue`` was called where no IPython shell can record outputs; nothing was stored."""

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._errors import ScrapDecodeError, ScrapNotFoundError, UnknownEncoderError
 from .encoders import JSONValue, registry
-from .errors import ScrapDecodeError, ScrapNotFoundError, UnknownEncoderError
 
 if TYPE_CHECKING:
     import pandas as pd

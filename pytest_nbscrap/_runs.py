@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import NbScrapError
-from .params import freeze, param_id, safe_name
-from .reader import Notebook
-from .sharing import SharedOutcomes
+from ._errors import NbScrapError
+from ._params import freeze, param_id, safe_name
+from ._reader import Notebook
+from ._sharing import SharedOutcomes
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from ._engine import Engine
 
 __all__ = ["RunSpec", "Runner"]
 
@@ -52,7 +52,7 @@ class Runner:
 
     ``output_dir`` is a callable so the folder is only made once something runs. ``shared``
     lets pytest-xdist workers share runs they both need (see :mod:`.sharing`). Executions go
-    through an :class:`~pytest_nbscrap.engine.Engine`: with ``workers`` above one, runs said to
+    through an :class:`~pytest_nbscrap._engine.Engine`: with ``workers`` above one, runs said to
     come next (:meth:`look_ahead`) start while the current one runs; in any case the next
     run's kernel starts early and the last run's kernel stops late.
     """
@@ -123,7 +123,7 @@ class Runner:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from .engine import Engine
+            from ._engine import Engine
 
             self._engine = Engine(workers=self.workers)
         return self._engine
@@ -144,7 +144,7 @@ class Runner:
 
     def _prepare(self, spec: RunSpec) -> _Prepared:
         """The run's plan (or why it cannot run), and the warnings preparing it gave."""
-        from .executor import prepare
+        from ._executor import prepare
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -212,7 +212,7 @@ class _Pending:
                 raise
             # Ctrl-C reaches this thread, not the engine's, whose close() stops the run and
             # writes what it executed: say where.
-            from .executor import _interrupted
+            from ._executor import _interrupted
 
             raise KeyboardInterrupt(_interrupted(self._plan)) from None
 

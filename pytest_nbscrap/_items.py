@@ -14,11 +14,11 @@ from _pytest._code.code import (
     ReprTraceback,
 )
 
-from .errors import CellExecutionError, NbScrapError, NotebookReadError, UsageError
-from .params import metadata_param_sets, param_id
-from .reader import Notebook
-from .runs import Runner, RunSpec
-from .settings import Settings
+from ._errors import CellExecutionError, NbScrapError, NotebookReadError, UsageError
+from ._params import metadata_param_sets, param_id
+from ._reader import Notebook
+from ._runs import Runner, RunSpec
+from ._settings import Settings
 
 __all__ = ["NotebookFile", "NotebookItem", "failure_repr", "runner_key", "settings_key"]
 
@@ -99,7 +99,7 @@ class NotebookItem(pytest.Item):
         marker = self.get_closest_marker("nb_params")
         if marker is None:
             return self.spec
-        from .params import param_sets
+        from ._params import param_sets
 
         [params] = param_sets(marker.args, marker.kwargs, where=self.nodeid)[:1]
         return RunSpec(

@@ -34,21 +34,21 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
 from . import _parameters
-from ._kernels import KernelHandle, KernelStartError, installed_kernels, kernel_spec, log
-from .errors import (
+from ._errors import (
     CellExecutionError,
     CellTimeoutError,
     ExecutionError,
     KernelDiedError,
     KernelNotFoundError,
     ParameterError,
+    UnknownParameterWarning,
     UsageError,
 )
-from .pool import DirectKernels, KernelSource
-from .reader import Notebook, read_notebook
+from ._kernels import KernelHandle, KernelStartError, installed_kernels, kernel_spec, log
+from ._pool import DirectKernels, KernelSource
+from ._reader import Notebook, read_notebook
 
 __all__ = [
-    "UnknownParameterWarning",
     "async_execute_notebook",
     "execute_notebook",
     "prepare",
@@ -77,28 +77,6 @@ CHECKPOINT_MAX = 30.0
 killed mid-notebook (an xdist worker, the OOM killer) leaves what ran. Short runs write once."""
 
 
-class UnknownParameterWarning(UserWarning):
-    """Parameters that the notebook's ``parameters`` cell does not define (injected anyway).
-
-    ``defined`` lists what the cell defines; it is None when no cell is tagged ``parameters``.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        path: str = "",
-        unknown: tuple[str, ...] = (),
-        defined: tuple[str, ...] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.path = path
-        self.unknown = unknown
-        self.defined = defined
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.path, self.unknown, self.defined))
-
-
 # -- the public entry points -------------------------------------------------------------------
 
 
@@ -119,7 +97,7 @@ def execute_notebook(
     the notebook's kernelspec. ``timeout``: seconds per cell (None, 0 or less: no limit).
     ``cwd``: the kernel's working directory, by default the notebook's folder.
 
-    Raises :class:`~pytest_nbscrap.errors.CellExecutionError` (or its subclasses
+    Raises :class:`~pytest_nbscrap._errors.CellExecutionError` (or its subclasses
     ``CellTimeoutError`` and ``KernelDiedError``) when a cell fails,
     ``KernelNotFoundError``, ``ParameterError``, ``NotebookReadError`` or ``ExecutionError``
     before or while starting. Warns :class:`UnknownParameterWarning`. The returned
@@ -438,7 +416,7 @@ class _Failure:
 
 
 async def start_kernel(kernel_name: str, cwd: str) -> KernelHandle:
-    """Starts a kernel the way every execution does (for :mod:`pytest_nbscrap.pool`)."""
+    """Starts a kernel the way every execution does (for :mod:`pytest_nbscrap._pool`)."""
     return await KernelHandle.start(kernel_name, cwd, startup_timeout=STARTUP_TIMEOUT)
 
 

@@ -15,8 +15,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from .errors import NotebookReadError, ScrapNotFoundError
-from .scraps import Scrap, Scraps, scraps_from_cells
+from ._errors import NotebookReadError, ScrapNotFoundError
+from ._scraps import Scrap, Scraps, scraps_from_cells
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -210,7 +210,7 @@ class Notebook:
         unattached: bool = False,
     ) -> None:
         """Re-emits scrap ``name`` (data and display) into the running kernel's outputs."""
-        from .glue import reglue_scrap, show
+        from ._glue import reglue_scrap, show
 
         if name not in self.scraps:
             if raise_on_missing:
@@ -399,7 +399,7 @@ class Scrapbook(MutableMapping[str, Notebook]):
     ) -> None:
         """Displays, in the running kernel, each notebook's display scraps (and data scraps
         with ``include_data``), under markdown headers."""
-        from .glue import show_markdown
+        from ._glue import show_markdown
 
         wanted = [scrap_names] if isinstance(scrap_names, str) else list(scrap_names or [])
         if notebook_names is None:
@@ -421,7 +421,7 @@ class Scrapbook(MutableMapping[str, Notebook]):
 
 
 def _report_data(notebook: Notebook, wanted: list[str], *, headers: bool) -> None:
-    from .glue import show, show_markdown
+    from ._glue import show, show_markdown
 
     for name, scrap in notebook.scraps.data_scraps.items():
         if (wanted and name not in wanted) or scrap.display is not None:

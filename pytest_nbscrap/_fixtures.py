@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from .errors import UsageError
-from .items import runner_key, settings_key
-from .params import ParamSet, param_sets
-from .reader import Notebook
-from .runs import RunSpec
-from .scraps import Scraps
+from ._errors import UsageError
+from ._items import runner_key, settings_key
+from ._params import ParamSet, param_sets
+from ._reader import Notebook
+from ._runs import RunSpec
+from ._scraps import Scraps
 
 __all__ = ["nb", "nb_param_sets", "nbscrap_params", "run_notebook", "scraps", "spec_for"]
 

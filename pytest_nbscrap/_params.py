@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .errors import UsageError
+from ._errors import UsageError
 
 __all__ = ["ParamSet", "freeze", "param_id", "param_sets", "safe_name"]
 
