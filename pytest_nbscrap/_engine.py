@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import threading
 from collections.abc import Coroutine, Mapping
@@ -21,6 +22,9 @@ from ._reader import Notebook
 __all__ = ["Engine", "ExecutionSession"]
 
 T = TypeVar("T")
+
+#: Seconds ``close`` still waits for runs to keep their notebooks after a second interrupt.
+_GRACE = 5.0
 
 
 class Engine:
@@ -94,8 +98,17 @@ class Engine:
             self._loop = self._thread = None
         if loop is None or thread is None:
             return
+        shutdown = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
         try:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout)
+            try:
+                shutdown.result(timeout)
+            except KeyboardInterrupt:
+                # A second Ctrl-C, or the SIGINT an xdist worker sends itself when told to
+                # exit: the cancelled runs are writing what they ran, which takes a moment.
+                # Stopping the loop now would lose it; wait briefly, then give way.
+                with contextlib.suppress(BaseException):
+                    shutdown.result(_GRACE)
+                raise
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout)

@@ -17,7 +17,7 @@ import json
 import os
 import uuid
 import warnings
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -453,14 +453,24 @@ async def _execute(plan: _Plan, kernels: KernelSource | None = None) -> Notebook
     _notebook_start(nb)
     failure: _Failure | None = None
     saver = None if plan.output_path is None else asyncio.ensure_future(_checkpoints(plan))
-    try:
-        failure = await _run_on_kernel(plan, kernels or DirectKernels(start_kernel))
-    finally:
+    kept = False
+
+    def keep() -> None:
+        """Completes papermill's record and writes the executed notebook, once."""
+        nonlocal kept
+        if kept:
+            return
+        kept = True
         if saver is not None:
             saver.cancel()  # it writes only between sleeps: no write can follow this
         _notebook_complete(nb)
         if plan.output_path is not None:
             _write_atomically(nb, plan.output_path)
+
+    try:
+        failure = await _run_on_kernel(plan, kernels or DirectKernels(start_kernel), keep)
+    finally:
+        keep()  # the kernel never started: the notebook is still kept, all cells pending
     notebook = Notebook.from_node(_plain(nb), plan.output_path or plan.source_path, copy=False)
     if failure is not None:
         raise _error(plan, notebook, failure)
@@ -486,7 +496,13 @@ def _interrupted(plan: _Plan) -> str:
     return f"{plan.shown_path}: interrupted; {kept}"
 
 
-async def _run_on_kernel(plan: _Plan, kernels: KernelSource) -> _Failure | None:
+async def _run_on_kernel(
+    plan: _Plan, kernels: KernelSource, keep: Callable[[], None]
+) -> _Failure | None:
+    """Runs the cells; ``keep`` saves the notebook as soon as they end, before the kernel is
+    released: stopping a kernel can take seconds on a loaded machine, and a process told to
+    exit (Ctrl-C under xdist, whose workers are killed a few seconds later) must have kept
+    what ran by then."""
     try:
         handle = await kernels.acquire(plan.kernel_name, plan.cwd)
     except KernelStartError as exc:
@@ -498,10 +514,13 @@ async def _run_on_kernel(plan: _Plan, kernels: KernelSource) -> _Failure | None:
         failure = await _run_cells(plan, handle)
         succeeded = failure is None
     finally:
-        # A good run's kernel gets a polite shutdown, as with papermill: atexit hooks may
-        # still flush files. After a failure or a cancellation (Ctrl-C) it may be busy or
-        # broken, and holds nothing worth waiting for.
-        await kernels.release(handle, now=not succeeded)
+        try:
+            keep()
+        finally:
+            # A good run's kernel gets a polite shutdown, as with papermill: atexit hooks may
+            # still flush files. After a failure or a cancellation (Ctrl-C) it may be busy or
+            # broken, and holds nothing worth waiting for.
+            await kernels.release(handle, now=not succeeded)
     return failure
 
 

@@ -175,8 +175,19 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stops every kernel and keeps what still ran, while the session still may: an xdist
+    worker is torn down right after its session ends, racing ``pytest_unconfigure``."""
+    _close_runner(session.config)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """No kernel outlives the session, whatever ended it (Ctrl-C included)."""
+    """No kernel outlives the session, whatever ended it (also when no session ran)."""
+    _close_runner(config)
+
+
+def _close_runner(config: pytest.Config) -> None:
     runner = config.stash.get(runner_key, None)
     if runner is not None:
         runner.close()

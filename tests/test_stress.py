@@ -20,7 +20,10 @@ import json
 import resource
 
 
-def pytest_unconfigure(config):
+# At session finish, not unconfigure: an xdist worker is torn down right after its session
+# ends, and a file written in pytest_unconfigure may never be written.
+def pytest_sessionfinish(session):
+    config = session.config
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
     usage = {
         "self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
