@@ -15,7 +15,7 @@ from _pytest._code.code import (
 )
 
 from ._errors import CellExecutionError, NbScrapError, NotebookReadError, UsageError
-from ._params import metadata_param_sets, param_id
+from ._params import metadata_param_sets, param_ids
 from ._reader import Notebook
 from ._runs import Runner, RunSpec
 from ._settings import Settings
@@ -49,8 +49,8 @@ class NotebookFile(pytest.File):
             return
         timeout = options.get("timeout", settings.timeout)
         kernel = options.get("kernel", settings.kernel)
-        for params in sets:
-            name = f"{self.path.stem}[{param_id(params)}]" if params else self.path.stem
+        for params, id_ in zip(sets, param_ids(sets), strict=True):
+            name = f"{self.path.stem}[{id_}]" if params else self.path.stem
             spec = RunSpec(self.path, params, kernel=kernel, timeout=timeout)
             item = NotebookItem.from_parent(self, name=name, spec=spec)
             _apply_metadata_markers(item, options)

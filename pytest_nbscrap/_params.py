@@ -5,12 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._errors import UsageError
 
-__all__ = ["ParamSet", "freeze", "param_id", "param_sets", "safe_name"]
+__all__ = [
+    "ParamSet",
+    "freeze",
+    "param_id",
+    "param_ids",
+    "param_sets",
+    "safe_name",
+    "short_hash",
+]
 
 ParamSet = dict[str, Any]
 
@@ -52,6 +61,23 @@ def param_id(params: Mapping[str, Any]) -> str:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+def param_ids(sets: Sequence[Mapping[str, Any]]) -> list[str]:
+    """:func:`param_id` of each set, never two alike.
+
+    Readable ids are shortened and flattened (``s=1`` for both ``1`` and ``"1"``), so an id two
+    different sets would share gets a short hash of its set; one that equal sets share gets
+    its position as well.
+    """
+    ids = [param_id(params) for params in sets]
+    shared = Counter(ids)
+    ids = [
+        f"{text}-{short_hash(freeze(params))}" if shared[text] > 1 else text
+        for text, params in zip(ids, sets, strict=True)
+    ]
+    shared = Counter(ids)
+    return [f"{text}-{index}" if shared[text] > 1 else text for index, text in enumerate(ids)]
+
+
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=repr)
     return text if len(text) <= 30 else text[:27] + "..."
@@ -74,5 +100,9 @@ def safe_name(text: str, *, limit: int = 80) -> str:
     cleaned = cleaned.replace("..", "_")
     if cleaned == text and len(cleaned) <= limit:
         return cleaned
-    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-    return f"{cleaned[:limit]}-{digest}"
+    return f"{cleaned[:limit]}-{short_hash(text)}"
+
+
+def short_hash(text: str) -> str:
+    """Eight hex digits naming ``text``: what keeps shortened names apart."""
+    return hashlib.sha256(text.encode()).hexdigest()[:8]

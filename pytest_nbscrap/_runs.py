@@ -7,8 +7,8 @@ execution and its outcome, success or error.
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
 import os
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import NbScrapError
-from ._params import freeze, param_id, safe_name
+from ._params import freeze, param_id, safe_name, short_hash
 from ._reader import Notebook
 from ._sharing import SharedOutcomes
 
@@ -39,7 +39,8 @@ class RunSpec:
     @property
     def key(self) -> tuple[str, str, str | None, float | None, str | None]:
         cwd = os.fspath(self.cwd) if self.cwd else None
-        return (os.fspath(self.path), freeze(self.params), self.kernel, self.timeout, cwd)
+        timeout = None if self.timeout is None else float(self.timeout)  # 60 and 60.0 alike
+        return (os.fspath(self.path), freeze(self.params), self.kernel, timeout, cwd)
 
     @property
     def label(self) -> str:
@@ -65,9 +66,13 @@ class Runner:
         worker: str | None = None,
         workers: int = 1,
         shared: SharedOutcomes | None = None,
+        kernel: str | None = None,
+        timeout: float | None = None,
     ) -> None:
         self._output_dir = output_dir
         self._root = root
+        # The session's own kernel and timeout: runs with these keep plain file names.
+        self._usual = (kernel, None if timeout is None else float(timeout))
         self._worker = worker
         self.workers = max(1, workers)
         self._engine: Engine | None = None  # made on first use: asyncio costs a plain session
@@ -162,21 +167,43 @@ class Runner:
         return plan, tuple(caught)
 
     def output_path(self, spec: RunSpec) -> Path:
-        """Where the executed notebook is kept: one flat file per run, named after the notebook
-        (relative to the root folder) and its parameters, never outside the output folder."""
+        """Where the executed notebook is kept: one flat file per run, never outside the
+        output folder, named after the notebook (relative to the root folder, ``/`` as
+        ``__``) and its parameters: ``nbs__trend-1a2b3c4d[symbol=AAA].ipynb``.
+
+        That name is shortened and flattened, so it carries a short hash of the run's whole
+        key, except for a plain run (no parameters, the session's kernel and timeout, a path
+        whose flattening cannot meet another's), which keeps the bare ``nbs__trend.ipynb``.
+        """
         try:
-            relative = spec.path.relative_to(self._root).with_suffix("")
-            stem = "__".join(relative.parts)
+            parts = spec.path.relative_to(self._root).with_suffix("").parts
+            inside = True
         except ValueError:
-            stem = spec.path.stem
-        suffix = f"[{param_id(spec.params)}]" if spec.params else ""
-        if spec.kernel or spec.cwd:  # the same notebook and parameters run another way
-            suffix += "-" + hashlib.sha256(repr(spec.key).encode()).hexdigest()[:8]
-        name = safe_name(f"{stem}{suffix}") + ".ipynb"
+            parts, inside = (spec.path.stem,), False
+        stem = "__".join(parts)
+        _, _, kernel, timeout, cwd = spec.key
+        plain = (
+            inside
+            and spec.path.suffix == ".ipynb"
+            and not spec.params
+            and (kernel, timeout) == self._usual
+            and cwd is None
+            and all(_PLAIN_PART.fullmatch(part) for part in parts)
+            and not _HASHED.search(stem)
+        )
+        name = stem if plain else f"{stem}-{short_hash(repr(spec.key))}"
+        if spec.params:
+            name += f"[{param_id(dict(sorted(spec.params.items())))}]"
         folder = self._output_dir()
         if self._worker:
             folder = folder / safe_name(self._worker)
-        return folder / name
+        return folder / (safe_name(name) + ".ipynb")
+
+
+# A part whose "__"-joined form no other part list can give: underscores only single, inside.
+_PLAIN_PART = re.compile(r"[A-Za-z0-9.-]+(?:_[A-Za-z0-9.-]+)*")
+# A plain name must not look like a hashed one.
+_HASHED = re.compile(r"-[0-9a-f]{8}$")
 
 
 _Prepared = tuple[Any, tuple[warnings.WarningMessage, ...]]

@@ -18,7 +18,7 @@ import pytest
 from ._errors import ExecutionError, NotebookReadError
 from ._fixtures import nb, nb_param_sets, nbscrap_params, run_notebook, scraps
 from ._items import NotebookFile, NotebookItem, failure_repr, runner_key, settings_key
-from ._params import param_id
+from ._params import param_ids
 from ._runs import Runner
 from ._settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, OUTPUT_MARKER, Settings
 from ._sharing import SharedOutcomes
@@ -172,6 +172,8 @@ def pytest_configure(config: pytest.Config) -> None:
         worker=worker,
         workers=settings.workers,
         shared=SharedOutcomes(Path(shared)) if shared else None,
+        kernel=settings.kernel,
+        timeout=settings.timeout,
     )
 
 
@@ -263,7 +265,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     sets = nb_param_sets(metafunc.definition)
     if len(sets) > 1:
-        metafunc.parametrize("nbscrap_params", sets, ids=[param_id(s) for s in sets], indirect=True)
+        metafunc.parametrize("nbscrap_params", sets, ids=param_ids(sets), indirect=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -281,14 +283,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _item_per_set(item: NotebookItem, sets: list[dict[str, Any]]) -> list[NotebookItem]:
     copies = []
-    for params in sets:
-        merged = {**item.spec.params, **params}
+    merged_sets = [{**item.spec.params, **params} for params in sets]
+    for merged, id_ in zip(merged_sets, param_ids(merged_sets), strict=True):
         spec = dataclasses.replace(item.spec, params=merged)
         parent = item.parent
         assert parent is not None  # a collected item always has its file as parent
-        copy = NotebookItem.from_parent(
-            parent, name=f"{item.path.stem}[{param_id(merged)}]", spec=spec
-        )
+        copy = NotebookItem.from_parent(parent, name=f"{item.path.stem}[{id_}]", spec=spec)
         for marker in item.own_markers:
             if marker.name != "nb_params":
                 copy.own_markers.append(marker)
