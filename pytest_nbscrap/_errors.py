@@ -22,6 +22,7 @@ __all__ = [
     "KernelNotFoundError",
     "NbScrapError",
     "NoEncoderError",
+    "NotebookNotFoundError",
     "NotebookReadError",
     "ParameterError",
     "ScrapDecodeError",
@@ -77,8 +78,31 @@ class NotebookReadError(NbScrapError):
         return cls(f"Cannot read notebook {path}: {reason}", path=path, reason=reason)
 
 
-class ScrapError(NbScrapError):
-    """A problem with one scrap; the rest of its notebook stays readable."""
+class NotebookNotFoundError(NotebookReadError, FileNotFoundError):
+    """The notebook file (or folder) is not there; also a :class:`FileNotFoundError`, with
+    ``errno`` and ``filename`` set, so code written for scrapbook's reader still catches it."""
+
+    @classmethod
+    def from_missing(cls, path: str, reason: str = "no such file") -> NotebookNotFoundError:
+        import errno
+        import os
+
+        return cls(
+            f"Cannot read notebook {path}: {reason}",
+            path=path,
+            reason=reason,
+            errno=errno.ENOENT,
+            strerror=os.strerror(errno.ENOENT),
+            filename=path,
+        )
+
+
+class ScrapError(NbScrapError, ValueError):
+    """A problem with one scrap; the rest of its notebook stays readable.
+
+    Also a ValueError: scrapbook's errors (``ScrapbookException``: a missing scrap on reglue,
+    an unknown encoder, bad scrap data) were, and ``except ValueError`` must still catch ours.
+    """
 
 
 class ScrapNotFoundError(ScrapError, KeyError):
@@ -105,12 +129,18 @@ class NoEncoderError(EncoderError, NotImplementedError):
     """No registered encoder accepts a value given to ``glue``."""
 
     type_name: str
+    name: str | None
 
     @classmethod
-    def from_value(cls, value: object) -> NoEncoderError:
+    def from_value(cls, value: object, name: str | None = None) -> NoEncoderError:
+        # The first sentence is scrapbook's, word for word: code that matches on it still works.
+        scrap = f" (scrap {name!r})" if name is not None else ""
         return cls(
-            f"Scrap of type {type(value)} has no supported encoder registered",
+            f"Scrap of type {type(value)} has no supported encoder registered{scrap}. "
+            'To keep only what it displays (a figure\'s picture), glue it with encoder="display"; '
+            "to keep its data, register an encoder for the type",
             type_name=repr(type(value)),
+            name=name,
         )
 
 

@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from ._errors import NotebookReadError, ScrapNotFoundError
+from ._errors import NotebookNotFoundError, NotebookReadError, ScrapNotFoundError
 from ._scraps import Scrap, Scraps, scraps_from_cells
 
 if TYPE_CHECKING:
@@ -48,9 +48,15 @@ class NotebookNode(dict[str, Any]):
 
 
 class Notebook:
-    """An executed notebook as read from disk (or from a notebook dict), with its scraps."""
+    """An executed notebook as read from disk (or from a notebook dict), with its scraps.
 
-    def __init__(self, node: Mapping[str, Any], path: PathLike | None = None) -> None:
+    ``Notebook("run.ipynb")`` reads the file, as scrapbook's ``Notebook`` does;
+    ``Notebook(node, path)`` wraps a notebook dict already in memory, as it is.
+    """
+
+    def __init__(self, node: Mapping[str, Any] | PathLike, path: PathLike | None = None) -> None:
+        if isinstance(node, (str, os.PathLike)):
+            path, node = node, _read_file(node)
         self._raw = node
         self.path = os.fspath(path) if path is not None else ""
 
@@ -73,30 +79,7 @@ class Notebook:
     @classmethod
     def from_path(cls, path: PathLike) -> Notebook:
         """Reads a ``.ipynb`` file; every problem is one :class:`NotebookReadError`."""
-        where = os.fspath(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise NotebookReadError.from_reason(where, "no such file") from None
-        except IsADirectoryError:
-            raise NotebookReadError.from_reason(
-                where, "it is a folder; use read_notebooks() for folders"
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise NotebookReadError.from_reason(where, f"not UTF-8 text ({exc.reason})") from None
-        except OSError as exc:
-            raise NotebookReadError.from_reason(where, exc.strerror or str(exc)) from None
-        try:
-            node = json.loads(text)
-        except json.JSONDecodeError as exc:
-            # json's "Unterminated string starting at" already ends with "at".
-            message = exc.msg.removesuffix(" at")
-            raise NotebookReadError.from_reason(
-                where, f"not valid JSON: {message} at line {exc.lineno}, column {exc.colno}"
-            ) from None
-        except RecursionError:
-            raise NotebookReadError.from_reason(where, "not valid JSON: nested too deep") from None
-        return cls(_checked(node, where), path)
+        return cls(path)
 
     # -- nbformat's fields -------------------------------------------------------------------
 
@@ -227,6 +210,34 @@ class Notebook:
 
     def __repr__(self) -> str:
         return f"Notebook(path={self.path!r}, scraps={list(self.scraps)!r})"
+
+
+def _read_file(path: PathLike) -> dict[str, Any]:
+    """The checked notebook dict in ``path``; every problem is one :class:`NotebookReadError`."""
+    where = os.fspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotebookNotFoundError.from_missing(where) from None
+    except IsADirectoryError:
+        raise NotebookReadError.from_reason(
+            where, "it is a folder; use read_notebooks() for folders"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise NotebookReadError.from_reason(where, f"not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise NotebookReadError.from_reason(where, exc.strerror or str(exc)) from None
+    try:
+        node = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # json's "Unterminated string starting at" already ends with "at".
+        message = exc.msg.removesuffix(" at")
+        raise NotebookReadError.from_reason(
+            where, f"not valid JSON: {message} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise NotebookReadError.from_reason(where, "not valid JSON: nested too deep") from None
+    return _checked(node, where)
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
@@ -461,7 +472,7 @@ def read_notebooks(
             book[root.stem] = Notebook.from_path(root)
             continue
         if not root.is_dir():
-            raise NotebookReadError.from_reason(os.fspath(root), "no such file or folder")
+            raise NotebookNotFoundError.from_missing(os.fspath(root), "no such file or folder")
         found = root.rglob(pattern) if recursive else root.glob(pattern)
         for file in sorted(found):
             relative = file.relative_to(root)

@@ -37,13 +37,22 @@ RECORD_PREFIX = "application/papermill.record"
 PAYLOAD_VERSION = 1
 
 
-class _Encoded:
-    """A scrap's payload as stored, decoded on first use of ``Scrap.data``."""
+_UNDECODED: Any = object()
 
-    __slots__ = ("payload",)
+
+class _Encoded:
+    """A scrap's payload as stored, and its value once ``Scrap.data`` has decoded it.
+
+    The payload is kept after decoding: re-emitting a scrap read from a notebook (reglue) sends
+    what was stored, never a re-encoding of the value, which need not give it back (a string
+    is JSON text to the json encoder).
+    """
+
+    __slots__ = ("payload", "value")
 
     def __init__(self, payload: JSONValue) -> None:
         self.payload = payload
+        self.value = _UNDECODED
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_Encoded, (self.payload,))
@@ -63,10 +72,11 @@ class _LazyData:
         if scrap is None:
             return None  # the dataclass default
         value = scrap.__dict__[self._slot]
-        if isinstance(value, _Encoded):
-            value = _decode(scrap.name, scrap.encoder, value.payload)
-            scrap.__dict__[self._slot] = value
-        return value
+        if not isinstance(value, _Encoded):
+            return value
+        if value.value is _UNDECODED:
+            value.value = _decode(scrap.name, scrap.encoder, value.payload)
+        return value.value
 
     def __set__(self, scrap: Scrap, value: Any) -> None:
         scrap.__dict__[self._slot] = value
@@ -106,11 +116,17 @@ class Scrap:
     @property
     def decoded(self) -> bool:
         """False until ``data`` has been decoded (always True for scraps built from values)."""
-        return not isinstance(self.__dict__["_data"], _Encoded)
+        raw = self.__dict__["_data"]
+        return not isinstance(raw, _Encoded) or raw.value is not _UNDECODED
+
+    @property
+    def stored(self) -> bool:
+        """True for a scrap read from a notebook: it has a :attr:`payload` as stored."""
+        return isinstance(self.__dict__["_data"], _Encoded)
 
     @property
     def payload(self) -> JSONValue:
-        """The stored JSON form of the data, without decoding it (None for a built scrap)."""
+        """The stored JSON form of the data, decoded or not (None for a built scrap)."""
         raw = self.__dict__["_data"]
         return raw.payload if isinstance(raw, _Encoded) else None
 

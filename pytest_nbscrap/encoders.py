@@ -2,7 +2,8 @@
 
 An encoder is any object with a ``name`` and three methods (see :class:`Encoder`). Built in:
 ``text``, ``json``, ``pandas`` and ``display``. Third-party encoders register themselves through
-the ``pytest_nbscrap.encoders`` entry-point group, or by calling :func:`register_encoder`.
+the ``pytest_nbscrap.encoders`` entry-point group, or by calling :func:`register_encoder` (or
+``registry.register``, scrapbook's way, which also takes encoders written for scrapbook 0.5).
 
 Nothing here imports pandas, numpy or pyarrow up front: a value can only be a DataFrame or a numpy
 scalar if its library is already imported, so ``sys.modules`` is asked instead.
@@ -16,7 +17,7 @@ import json
 import math
 import sys
 from collections.abc import Iterator
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from ._errors import EncoderError, NoEncoderError, UsageError
 
@@ -28,6 +29,8 @@ __all__ = [
     "JSONValue",
     "JsonEncoder",
     "PandasEncoder",
+    "ScrapbookEncoderAdapter",
+    "ScrapbookStyleEncoder",
     "TextEncoder",
     "lookup_encoder",
     "register_encoder",
@@ -93,7 +96,8 @@ class JsonEncoder:
         return True
 
     def encode(self, value: Any) -> JSONValue:
-        plain = _plain(value)
+        # A string given to the JSON encoder is JSON text, as in scrapbook: parse it.
+        plain = _parsed(value) if isinstance(value, str) else _plain(value)
         if plain is None or isinstance(plain, str) or not _all_finite(plain):
             return json.dumps(plain)
         return plain
@@ -107,6 +111,16 @@ class JsonEncoder:
         return data
 
 
+def _parsed(text: str) -> JSONValue:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"the string is not JSON text ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+            'glue it with encoder="text" to store it as a string'
+        ) from None
+
+
 def _plain(value: Any) -> JSONValue:
     """Converts ``value`` into plain JSON types or raises TypeError."""
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -114,9 +128,7 @@ def _plain(value: Any) -> JSONValue:
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
-        if not all(isinstance(key, str) for key in value):
-            raise TypeError("JSON objects need string keys")
-        return {key: _plain(item) for key, item in value.items()}
+        return {_key(key): _plain(item) for key, item in value.items()}
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     numpy = _module("numpy")
@@ -128,6 +140,19 @@ def _plain(value: Any) -> JSONValue:
         if isinstance(value, numpy.generic) and value.dtype.kind in "biufUS":
             return value.item()
     raise TypeError(f"{type(value)} is not JSON")
+
+
+def _key(key: Any) -> str:
+    """A dict key as :func:`json.dumps` writes it (``1`` → ``"1"``, ``None`` → ``"null"``), as
+    scrapbook's glue stored them; numpy scalars count as the numbers they hold."""
+    if isinstance(key, str):
+        return key
+    numpy = _module("numpy")
+    if numpy is not None and isinstance(key, numpy.generic) and key.dtype.kind in "biuf":
+        key = key.item()
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    raise TypeError(f"JSON object keys must be str, int, float, bool or None, not {type(key)}")
 
 
 def _all_finite(value: JSONValue) -> bool:
@@ -210,17 +235,90 @@ class DisplayEncoder:
     name = "display"
 
     def encodable(self, value: Any) -> bool:
+        # IPython's display objects only, as in scrapbook: anything else (a matplotlib figure)
+        # must be asked for with encoder="display", or glue would silently keep no data.
         display = _module("IPython.display")
-        if display is not None and isinstance(value, display.DisplayObject):
-            return True
-        figure = _module("matplotlib.figure")
-        return figure is not None and isinstance(value, figure.Figure)
+        return display is not None and isinstance(value, display.DisplayObject)
 
     def encode(self, value: Any) -> JSONValue:
         return None
 
     def decode(self, data: JSONValue) -> Any:
         return None
+
+
+@runtime_checkable
+class ScrapbookStyleEncoder(Protocol):
+    """An encoder written for scrapbook 0.5: ``name()`` is a method, and ``encode`` and
+    ``decode`` take a scrap and return it with its data replaced (``scrap._replace(data=...)``).
+    The registry accepts these as they are and adapts them (see :class:`ScrapbookEncoderAdapter`).
+    """
+
+    def name(self) -> str: ...
+
+    def encodable(self, data: Any) -> bool: ...
+
+    def encode(self, scrap: Any) -> Any: ...
+
+    def decode(self, scrap: Any) -> Any: ...
+
+
+AnyEncoder = TypeVar("AnyEncoder", bound="Encoder | ScrapbookStyleEncoder")
+
+
+class ScrapbookEncoderAdapter:
+    """A scrapbook-style encoder seen through this package's :class:`Encoder` protocol.
+
+    The scrap handed to it has an empty name: encoders see values, not the names they are
+    glued under.
+    """
+
+    def __init__(self, wrapped: ScrapbookStyleEncoder) -> None:
+        self.wrapped = wrapped
+        self.name: str = wrapped.name()
+
+    def encodable(self, value: Any) -> bool:
+        return bool(self.wrapped.encodable(value))
+
+    def encode(self, value: Any) -> JSONValue:
+        return self._data_of(self.wrapped.encode(self._scrap(value)), "encode")
+
+    def decode(self, data: JSONValue) -> Any:
+        return self._data_of(self.wrapped.decode(self._scrap(data)), "decode")
+
+    def _scrap(self, data: Any) -> Any:
+        from ._scraps import Scrap  # _scraps imports this module
+
+        return Scrap("", data, self.name)
+
+    def _data_of(self, result: Any, method: str) -> Any:
+        if not hasattr(result, "data"):
+            raise TypeError(
+                f"scrapbook-style encoder {self.name!r}: {method}() must return a Scrap "
+                f"(scrap._replace(data=...)), not {type(result).__name__}"
+            )
+        return result.data
+
+    def __repr__(self) -> str:
+        return f"ScrapbookEncoderAdapter({self.wrapped!r})"
+
+
+def _as_encoder(candidate: Encoder | ScrapbookStyleEncoder) -> Encoder:
+    """``candidate`` as an :class:`Encoder`: as it is, or adapted when written for scrapbook."""
+    name = getattr(candidate, "name", None)
+    if isinstance(candidate, Encoder) and isinstance(name, str):
+        return candidate
+    if callable(name) and isinstance(candidate, ScrapbookStyleEncoder):
+        try:
+            adapted = ScrapbookEncoderAdapter(candidate)
+        except Exception as exc:
+            raise EncoderError(f"{candidate!r}.name() failed: {type(exc).__name__}: {exc}") from exc
+        if isinstance(adapted.name, str):
+            return adapted
+    raise EncoderError(
+        f"{candidate!r} is not an encoder: it needs a str `name` (or, as in scrapbook, a "
+        "`name()` method) and encodable/encode/decode methods"
+    )
 
 
 class EncoderRegistry:
@@ -234,20 +332,18 @@ class EncoderRegistry:
         for encoder in builtins:
             self.register(encoder)
 
-    def register(self, encoder: Encoder, *, replace: bool = False) -> Encoder:
-        """Adds ``encoder``; returns it, so this also works as a class decorator's tail."""
-        if not isinstance(encoder, Encoder) or not isinstance(encoder.name, str):
+    def register(self, encoder: AnyEncoder, *, replace: bool = False) -> AnyEncoder:
+        """Adds ``encoder`` (this package's protocol, or a scrapbook 0.5 encoder, as
+        ``sb.encoders.registry.register(MyEncoder())`` in scrapbook's documentation); returns
+        it unchanged."""
+        adapted = _as_encoder(encoder)
+        if adapted.name in self._encoders and not replace:
             raise EncoderError(
-                f"{encoder!r} is not an encoder: it needs a str `name` and "
-                "encodable/encode/decode methods"
-            )
-        if encoder.name in self._encoders and not replace:
-            raise EncoderError(
-                f"An encoder named {encoder.name!r} is already registered; "
+                f"An encoder named {adapted.name!r} is already registered; "
                 "pass replace=True to replace it"
             )
-        self._encoders.pop(encoder.name, None)
-        self._encoders[encoder.name] = encoder
+        self._encoders.pop(adapted.name, None)
+        self._encoders[adapted.name] = adapted
         return encoder
 
     def unregister(self, name: str) -> Encoder:
@@ -258,6 +354,10 @@ class EncoderRegistry:
                 f"No encoder named {name!r} to unregister; registered: {', '.join(self)}"
             ) from None
 
+    def deregister(self, encoder: str | Encoder | ScrapbookStyleEncoder) -> Encoder:
+        """scrapbook's name for :meth:`unregister`: takes the encoder or its name."""
+        return self.unregister(encoder if isinstance(encoder, str) else _as_encoder(encoder).name)
+
     def lookup(self, name: str) -> Encoder | None:
         encoder = self._encoders.get(name)
         if encoder is None and not self._entry_points_loaded:
@@ -265,8 +365,10 @@ class EncoderRegistry:
             encoder = self._encoders.get(name)
         return encoder
 
-    def find(self, value: Any) -> Encoder:
-        """The encoder for ``value``: third-party ones first, newest first, then built-ins."""
+    def find(self, value: Any, name: str | None = None) -> Encoder:
+        """The encoder for ``value``: third-party ones first, newest first, then built-ins.
+
+        ``name``, the scrap's, is only there to be named by the error when none fits."""
         self.load_entry_points()
         encoders = list(self._encoders.values())
         added = [enc for enc in reversed(encoders) if enc.name not in self._builtins]
@@ -274,7 +376,7 @@ class EncoderRegistry:
         for encoder in (*added, *builtin):
             if encoder.encodable(value):
                 return encoder
-        raise NoEncoderError.from_value(value)
+        raise NoEncoderError.from_value(value, name)
 
     def load_entry_points(self) -> None:
         """Registers the encoders other packages declare; runs once per process."""
@@ -285,7 +387,7 @@ class EncoderRegistry:
 
         for entry_point in entry_points(group=ENTRY_POINT_GROUP):
             loaded = entry_point.load()
-            encoder = loaded() if isinstance(loaded, type) else loaded
+            encoder = _as_encoder(loaded() if isinstance(loaded, type) else loaded)
             if encoder.name not in self._encoders:
                 self.register(encoder)
 
@@ -302,7 +404,7 @@ class EncoderRegistry:
 registry = EncoderRegistry((TextEncoder(), JsonEncoder(), PandasEncoder(), DisplayEncoder()))
 
 
-def register_encoder(encoder: Encoder, *, replace: bool = False) -> Encoder:
+def register_encoder(encoder: AnyEncoder, *, replace: bool = False) -> AnyEncoder:
     """Registers ``encoder`` in the process-wide registry."""
     return registry.register(encoder, replace=replace)
 

@@ -46,6 +46,18 @@ COMMON_VALUES: dict[str, Any] = {
 }
 
 
+#: Glued by both notebooks as ``glue(name, value, **kwargs)``: what both libraries must read back.
+#: scrapbook 0.5 turns a dict's keys into strings as json.dumps does, and parses a string glued
+#: with encoder="json" as JSON text.
+SAME_AS_SCRAPBOOK: dict[str, tuple[str, Any]] = {
+    "int_keys": (
+        "{1: 2, 2.5: 'x', True: 1, None: 3}, encoder=None",
+        {"1": 1, "2.5": "x", "null": 3},
+    ),
+    "json_text": ("'{\"a\": [1, 2]}', encoder='json'", {"a": [1, 2]}),
+}
+
+
 def expected_frame() -> Any:
     import pandas as pd
 
@@ -82,6 +94,9 @@ def glue_sources(module: str) -> list[str]:
         "glue_lib.glue('an_html', HTML('<b>bold</b>'), encoder='display')",
         FIGURE_SOURCE + "glue_lib.glue('a_figure', figure, encoder='display')",
         "glue_lib.glue('shown', {'k': [1, 2]}, display=True)",
+        "\n".join(
+            f"glue_lib.glue({name!r}, {args})" for name, (args, _) in SAME_AS_SCRAPBOOK.items()
+        ),
     ]
 
 
@@ -156,6 +171,21 @@ def test_ours_reads_the_same_scrap_names_in_the_same_order_as_scrapbook(
 ):
     theirs = scrapbook.read_notebook(str(scrapbook_notebook)).scraps
     assert list(ours_reading_scrapbook.scraps) == list(theirs)
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize(("name", "expected"), [(n, v) for n, (_, v) in SAME_AS_SCRAPBOOK.items()])
+@pytest.mark.parametrize("reader", ["ours", "scrapbook"])
+@pytest.mark.parametrize("glued_by", ["scrapbook", "ours"])
+def test_non_string_keys_and_json_text_glue_as_in_scrapbook(
+    request, glued_by, reader, name, expected
+):
+    path = request.getfixturevalue(
+        "scrapbook_notebook" if glued_by == "scrapbook" else "ours_notebook"
+    )
+    read = pytest_nbscrap.read_notebook if reader == "ours" else scrapbook.read_notebook
+    scrap = read(str(path)).scraps[name]
+    assert (scrap.data, scrap.encoder) == (expected, "json")
 
 
 # --- a notebook glued with ours, read with scrapbook ------------------------------------------

@@ -7,8 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import code_cell
 
+import pytest_nbscrap as sb
 from pytest_nbscrap._errors import EncoderError, NoEncoderError, UsageError
+from pytest_nbscrap._scraps import scraps_from_cells
 from pytest_nbscrap.encoders import (
     EncoderRegistry,
     JsonEncoder,
@@ -54,9 +57,20 @@ def test_a_value_no_encoder_accepts_raises_scrapbooks_not_implemented_error():
         registry.find(object())
 
 
-def test_a_dict_with_non_string_keys_is_not_json():
+def test_a_dict_with_keys_json_cannot_write_is_not_json():
     with pytest.raises(NoEncoderError):
-        registry.find({1: "a"})
+        registry.find({(1, 2): "a"})
+
+
+def test_a_dict_with_number_bool_and_none_keys_encodes_as_json_dumps_does():
+    value = {1: 2, 2.5: "x", False: 1, None: 3, float("nan"): 4}
+    assert roundtrip(JsonEncoder(), value) == json.loads(json.dumps(value))
+
+
+def test_json_text_is_parsed_and_other_text_is_refused_with_a_hint():
+    assert roundtrip(JsonEncoder(), '{"a": [1, NaN]}')["a"][0] == 1
+    with pytest.raises(ValueError, match=r'not JSON text .*encoder="text"'):
+        JsonEncoder().encode("plain words")
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
@@ -72,9 +86,15 @@ def test_non_finite_floats_inside_containers_survive():
     assert decoded["b"] == -float("inf")
 
 
-@pytest.mark.parametrize("value", [None, "a string", '{"looks": "like json"}', 0, [], {}])
+@pytest.mark.parametrize("value", [None, 0, [], {}])
 def test_json_values_that_scrapbook_could_not_carry_round_trip(value):
     assert roundtrip(JsonEncoder(), value) == value
+
+
+@pytest.mark.parametrize("value", ["a string", '{"looks": "like json"}'])
+def test_a_string_given_as_json_text_round_trips_as_a_string(value):
+    # A str is JSON text to this encoder (as in scrapbook); its payload is JSON text too.
+    assert roundtrip(JsonEncoder(), json.dumps(value)) == value
 
 
 def test_numpy_scalars_become_python_numbers():
@@ -173,3 +193,116 @@ def test_entry_point_encoders_are_loaded_on_first_lookup(monkeypatch):
     )
     local = EncoderRegistry((TextEncoder(),))
     assert local.lookup("upper").name == "upper"
+
+
+# --- scrapbook's registry and encoders (issue 11, item 10) ------------------------------------
+
+
+class Point:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __eq__(self, other):
+        return isinstance(other, Point) and (self.x, self.y) == (other.x, other.y)
+
+    def __hash__(self):
+        return hash((self.x, self.y))
+
+
+class ScrapbookStylePoints:
+    """An encoder written for scrapbook 0.5: ``name()`` is a method, encode/decode take and
+    return scraps."""
+
+    def name(self):
+        return "points"
+
+    def encodable(self, data):
+        return isinstance(data, Point)
+
+    def encode(self, scrap, **kwargs):
+        return scrap._replace(data=f"{scrap.data.x},{scrap.data.y}")
+
+    def decode(self, scrap, **kwargs):
+        x, y = scrap.data.split(",")
+        return scrap._replace(data=Point(int(x), int(y)))
+
+
+class OurStylePoints:
+    name = "points"
+
+    def encodable(self, value):
+        return isinstance(value, Point)
+
+    def encode(self, value):
+        return [value.x, value.y]
+
+    def decode(self, data):
+        return Point(*data)
+
+
+@pytest.fixture(params=[ScrapbookStylePoints, OurStylePoints], ids=["scrapbook-style", "ours"])
+def points_encoder(request):
+    encoder = request.param()
+    registered = sb.encoders.registry.register(encoder)
+    yield registered
+    sb.encoders.registry.unregister("points")
+
+
+def test_sb_encoders_registry_register_round_trips_through_glue_and_read(points_encoder, glued):
+    assert points_encoder is not None
+    sb.glue("where", Point(3, 4))
+    sb.glue("again", Point(5, 6), encoder="points")
+    [cell_outputs] = [glued()]
+    scraps = scraps_from_cells([code_cell(outputs=cell_outputs)])
+    assert [scraps[name].encoder for name in scraps] == ["points", "points"]
+    assert scraps["where"].data == Point(3, 4)
+    assert scraps["again"].data == Point(5, 6)
+
+
+def test_a_scrapbook_style_encoder_is_found_and_named_by_its_name_method():
+    local = EncoderRegistry((TextEncoder(),))
+    local.register(ScrapbookStylePoints())
+    encoder = local.find(Point(1, 2))
+    assert encoder.name == "points"
+    assert encoder.decode(encoder.encode(Point(1, 2))) == Point(1, 2)
+    assert "points" in local
+
+
+def test_a_subclass_of_scrapbooks_own_encoder_registers():
+    scrapbook_encoders = pytest.importorskip("scrapbook.encoders")
+
+    class Loud(scrapbook_encoders.TextEncoder):
+        def name(self):
+            return "loud"
+
+        def encodable(self, data):
+            return False
+
+        def encode(self, scrap, **kwargs):
+            return scrap._replace(data=scrap.data.upper())
+
+    local = EncoderRegistry()
+    local.register(Loud())
+    loud = local.lookup("loud")
+    assert loud is not None
+    assert loud.decode(loud.encode("hey")) == "HEY"
+
+
+def test_a_scrapbook_style_encoder_returning_no_scrap_is_an_error():
+    class Broken(ScrapbookStylePoints):
+        def encode(self, scrap, **kwargs):
+            return "not a scrap"
+
+    local = EncoderRegistry()
+    local.register(Broken())
+    with pytest.raises(TypeError, match="must return a Scrap"):
+        local.lookup("points").encode(Point(1, 2))
+
+
+def test_deregister_takes_a_scrapbook_style_encoder_or_its_name():
+    local = EncoderRegistry()
+    local.register(ScrapbookStylePoints())
+    assert local.deregister(ScrapbookStylePoints()).name == "points"
+    local.register(OurStylePoints())
+    assert local.deregister("points").name == "points"
+    assert "points" not in local

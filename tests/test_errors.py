@@ -29,7 +29,11 @@ def test_missing_scrap_is_a_key_error_that_lists_the_names_present():
 def test_no_encoder_is_a_not_implemented_error_with_scrapbooks_message():
     error = errors.NoEncoderError.from_value(object())
     assert isinstance(error, NotImplementedError)
-    assert str(error) == "Scrap of type <class 'object'> has no supported encoder registered"
+    # scrapbook's sentence first, word for word; then the hint (issue 11, item 13).
+    assert str(error).startswith(
+        "Scrap of type <class 'object'> has no supported encoder registered. "
+    )
+    assert 'encoder="display"' in str(error)
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 from helpers import code_cell
 
 from pytest_nbscrap import NoKernelWarning, glue
-from pytest_nbscrap._errors import EncoderError, UnknownEncoderError, UsageError
+from pytest_nbscrap._errors import EncoderError, NoEncoderError, UnknownEncoderError, UsageError
 from pytest_nbscrap._glue import reglue_scrap
 from pytest_nbscrap._scraps import Scrap, scraps_from_cells
 
@@ -131,3 +134,127 @@ def test_glue_outside_any_shell_warns_and_stores_nothing(monkeypatch):
         warnings.simplefilter("always")
         glue("x", 1)
     assert [w.category for w in caught] == [NoKernelWarning]
+
+
+# --- matplotlib figures (issue 11, items 6 and 7) ---------------------------------------------
+
+
+def small_figure():
+    from matplotlib.figure import Figure  # no pyplot: no backend is chosen
+
+    figure = Figure(figsize=(1, 1))
+    figure.add_subplot().plot([0, 1], [1, 0])
+    return figure
+
+
+def test_a_figure_without_an_encoder_raises_scrapbooks_error_naming_the_scrap(glued):
+    with pytest.raises(NoEncoderError) as caught:
+        glue("chart", small_figure())
+    assert isinstance(caught.value, NotImplementedError)
+    message = str(caught.value)
+    assert message.startswith(
+        "Scrap of type <class 'matplotlib.figure.Figure'> has no supported encoder registered"
+    )
+    assert "'chart'" in message
+    assert 'encoder="display"' in message
+    assert glued() == []
+
+
+def test_encoder_display_stores_a_figures_png_without_an_inline_backend(glued):
+    # This shell has no inline backend, so IPython's formatters alone give only text/plain.
+    glue("chart", small_figure(), encoder="display")
+    scrap = read(glued())["chart"]
+    assert scrap.encoder == "display"
+    assert base64.b64decode(scrap.display["data"]["image/png"]).startswith(b"\x89PNG")
+    assert scrap.display["data"]["text/plain"].startswith("<Figure size")
+
+
+def test_display_true_of_a_figure_keeps_only_its_display_with_png(glued):
+    glue("chart", small_figure(), display=True)
+    [output] = glued()
+    assert output["metadata"]["scrapbook"] == {"name": "chart", "data": False, "display": True}
+    assert "image/png" in output["data"]
+
+
+def test_display_include_without_png_is_respected_for_figures(glued):
+    glue("chart", small_figure(), display=["text/plain"])
+    assert list(read(glued())["chart"].display["data"]) == ["text/plain"]
+
+
+def test_display_false_of_an_unencodable_value_raises(glued):
+    with pytest.raises(NoEncoderError):
+        glue("thing", object(), display=False)
+    assert glued() == []
+
+
+# --- JSON (items 8 and 9) ---------------------------------------------------------------------
+
+
+def test_a_dict_with_non_string_keys_glues_with_its_keys_as_json_writes_them(glued):
+    value = {1: 2, 2.5: "x", False: "no", None: 3, np.int64(7): "seven"}
+    glue("counts", value)
+    scrap = read(glued())["counts"]
+    assert scrap.encoder == "json"
+    plain_keys = {(int(key) if isinstance(key, np.integer) else key): v for key, v in value.items()}
+    assert scrap.data == json.loads(json.dumps(plain_keys))
+    assert scrap.data == {"1": 2, "2.5": "x", "false": "no", "null": 3, "7": "seven"}
+
+
+def test_value_counts_to_dict_glues(glued):
+    counts = pd.Series([3, 1, 3, 2, 3]).value_counts().to_dict()
+    glue("counts", counts)
+    assert read(glued())["counts"].data == {str(key): item for key, item in counts.items()}
+
+
+def test_encoder_json_parses_json_text(glued):
+    glue("parsed", '{"a": 1}', encoder="json")
+    glue("number", "2.5", encoder="json")
+    scraps = read(glued())
+    assert scraps["parsed"].data == {"a": 1}
+    assert scraps["number"].data == 2.5
+
+
+def test_encoder_json_of_text_that_is_not_json_suggests_encoder_text(glued):
+    with pytest.raises(EncoderError, match=r"not JSON.*encoder=\"text\"") as caught:
+        glue("words", "plain words", encoder="json")
+    assert "'words'" in str(caught.value)
+    assert glued() == []
+
+
+def test_reglue_of_a_json_string_scrap_after_reading_its_data_keeps_it(glued):
+    glue("quoted", '"hi"', encoder="json")
+    scrap = read(glued())["quoted"]
+    assert scrap.data == "hi"
+    reglue_scrap(scrap, "again")
+    assert read(glued()[1:])["again"].data == "hi"
+
+
+# --- outside any shell (item 11) --------------------------------------------------------------
+
+NO_SHELL_SCRIPT = """\
+import json, sys, warnings
+from IPython.core.interactiveshell import InteractiveShell
+from pytest_nbscrap import NoKernelWarning, glue
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    glue("shown", {"a": 1}, display=True)
+    glue("plain", 1)
+    glue("html", "<b>x</b>", encoder="display")
+print(json.dumps({
+    "warnings": [w.category.__name__ for w in caught],
+    "shell": InteractiveShell.initialized(),
+}))
+"""
+
+
+def test_glue_outside_a_kernel_is_the_same_after_a_display_glue():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", NO_SHELL_SCRIPT], capture_output=True, text=True, check=True
+    )
+    *printed, last = done.stdout.splitlines()
+    assert printed == []  # nothing was displayed anywhere
+    assert json.loads(last) == {"warnings": ["NoKernelWarning"] * 3, "shell": False}

@@ -39,6 +39,19 @@ GLUED_CELLS = {
         "    sb.glue('error', {'mro': [c.__name__ for c in type(exc).__mro__], "
         "'message': str(exc)})"
     ),
+    # The README's tutorial picks Agg, which registers no PNG formatter with IPython.
+    "agg_figure": (
+        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "figure, axes = plt.subplots(figsize=(1, 1))\naxes.plot([0, 1], [1, 0])\n"
+        "sb.glue('agg_chart', figure, encoder='display')\n"
+        "sb.glue('agg_shown', figure, display=True)"
+    ),
+    "figure_no_encoder": (
+        "try:\n    sb.glue('chart', figure)\n"
+        "except Exception as exc:\n"
+        "    sb.glue('figure_error', {'mro': [c.__name__ for c in type(exc).__mro__], "
+        "'message': str(exc)})"
+    ),
 }
 
 REGLUE_CELLS = {
@@ -175,14 +188,41 @@ def test_value_without_encoder_raises_a_not_implemented_error(glued):
     assert "NotImplementedError" in glued.scraps["error"].data["mro"]
 
 
-def test_value_without_encoder_error_names_its_type(glued):
-    assert glued.scraps["error"].data["message"] == (
-        "Scrap of type <class '__main__.Opaque'> has no supported encoder registered"
+def test_value_without_encoder_error_names_its_type_then_the_scrap(glued):
+    assert (
+        glued.scraps["error"]
+        .data["message"]
+        .startswith(
+            "Scrap of type <class '__main__.Opaque'> has no supported encoder registered"
+            " (scrap 'opaque')"
+        )
     )
 
 
 def test_value_without_encoder_stores_nothing(glued):
     assert "opaque" not in glued.scraps
+
+
+# --- matplotlib figures -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["agg_chart", "agg_shown"])
+def test_a_figure_glued_for_display_under_agg_stores_its_png(glued, name):
+    import base64
+
+    scrap = glued.scraps[name]
+    assert (scrap.encoder, scrap.data) == ("display", None)
+    assert base64.b64decode(scrap.display["data"]["image/png"]).startswith(b"\x89PNG")
+
+
+def test_a_figure_without_an_encoder_raises_scrapbooks_error_in_a_kernel(glued):
+    error = glued.scraps["figure_error"].data
+    assert "NotImplementedError" in error["mro"]
+    assert error["message"].startswith(
+        "Scrap of type <class 'matplotlib.figure.Figure'> has no supported encoder registered"
+    )
+    assert 'encoder="display"' in error["message"]
+    assert "chart" not in glued.scraps
 
 
 # --- reglue -----------------------------------------------------------------------------------

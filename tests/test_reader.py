@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import errno
 import json
 import pickle
+from pathlib import Path
 
 import pytest
 from helpers import code_cell, notebook
 
-from pytest_nbscrap import read_notebook, read_notebooks
+from pytest_nbscrap import Notebook, NotebookNotFoundError, read_notebook, read_notebooks
 from pytest_nbscrap._errors import NotebookReadError, ScrapNotFoundError
 from pytest_nbscrap._scraps import data_output
 
@@ -164,3 +166,64 @@ def test_notebooks_pickle(tmp_path):
     copy = pickle.loads(pickle.dumps(nb))
     assert copy.path == nb.path
     assert copy.scraps.data_dict == nb.scraps.data_dict
+
+
+# --- scrapbook's ways in (issue 11, item 10) --------------------------------------------------
+
+
+@pytest.mark.parametrize("as_path", [str, Path], ids=["str", "PathLike"])
+def test_notebook_of_a_path_reads_the_file_as_scrapbooks_notebook_does(tmp_path, as_path):
+    path = write(tmp_path / "run.ipynb", executed(symbol="x"))
+    nb = Notebook(as_path(path))
+    assert nb.path == str(path)
+    assert nb.scraps.data_dict == {"a": 1, "b": "two"}
+    assert nb.parameters == {"symbol": "x"}
+
+
+def test_notebook_of_a_node_and_a_path_still_works(tmp_path):
+    nb = Notebook(executed(), tmp_path / "given.ipynb")
+    assert (nb.filename, nb.scraps.data_dict) == ("given.ipynb", {"a": 1, "b": "two"})
+
+
+def test_notebook_of_a_missing_path_is_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        Notebook(tmp_path / "absent.ipynb")
+
+
+def test_a_missing_file_is_also_a_file_not_found_error(tmp_path):
+    missing = tmp_path / "absent.ipynb"
+    with pytest.raises(NotebookNotFoundError) as caught:
+        read_notebook(missing)
+    error = caught.value
+    assert isinstance(error, NotebookReadError)
+    assert isinstance(error, FileNotFoundError)
+    assert (error.errno, error.filename) == (errno.ENOENT, str(missing))
+    assert str(error) == f"Cannot read notebook {missing}: no such file"
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), str(copy), copy.filename, copy.path) == (
+        NotebookNotFoundError,
+        str(error),
+        str(missing),
+        str(missing),
+    )
+
+
+def test_a_missing_folder_is_also_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_notebooks(tmp_path / "nowhere")
+
+
+def test_reglue_of_a_missing_name_is_caught_as_scrapbooks_value_error(tmp_path):
+    nb = read_notebook(write(tmp_path / "run.ipynb", executed()))
+    with pytest.raises(ValueError, match="No scrap named 'missing'"):
+        nb.reglue("missing")
+    with pytest.raises(KeyError):
+        nb.reglue("missing")
+
+
+def test_scrap_not_found_error_pickles_as_both_key_and_value_error():
+    error = ScrapNotFoundError.from_names("x", ["a"])
+    copy = pickle.loads(pickle.dumps(error))
+    assert isinstance(copy, KeyError)
+    assert isinstance(copy, ValueError)
+    assert (str(copy), copy.name, copy.available) == (str(error), "x", ("a",))
