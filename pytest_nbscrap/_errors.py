@@ -343,14 +343,20 @@ class CellTimeoutError(CellExecutionError):
     """
 
     timeout: float
+    timeout_set_by: str | None
 
     @classmethod
-    def from_timeout(cls, facts: dict[str, Any], timeout: float) -> CellTimeoutError:
+    def from_timeout(
+        cls, facts: dict[str, Any], timeout: float, set_by: str | None = None
+    ) -> CellTimeoutError:
+        """``set_by`` names where a limit stricter than the caller's came from."""
+        by = f" (set by {set_by})" if set_by else ""
         return cls(
-            f"{facts['path']}: {cls._cell_label(facts)} timed out after {timeout:g} s; the "
-            f"kernel was interrupted and shut down; {cls._saved(facts)}",
+            f"{facts['path']}: {cls._cell_label(facts)} timed out after {timeout:g} s{by}; "
+            f"the kernel was interrupted and shut down; {cls._saved(facts)}",
             **facts,
             timeout=timeout,
+            timeout_set_by=set_by,
         )
 
 

@@ -34,6 +34,15 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
 from . import _parameters
+from ._conventions import (
+    INJECTED_PARAMETERS_TAG,
+    PAPERMILL_ERROR_TAG,
+    PARAMETERS_TAG,
+    SKIP_EXECUTION_TAG,
+    ExecutionSettings,
+    cell_rule,
+    first_tagged,
+)
 from ._errors import (
     CellExecutionError,
     CellTimeoutError,
@@ -44,7 +53,14 @@ from ._errors import (
     UnknownParameterWarning,
     UsageError,
 )
-from ._kernels import KernelHandle, KernelStartError, installed_kernels, kernel_spec, log
+from ._kernels import (
+    KernelHandle,
+    KernelStartError,
+    canonical_kernel_name,
+    installed_kernels,
+    kernel_spec,
+    log,
+)
 from ._pool import DirectKernels, KernelSource
 from ._reader import Notebook, read_notebook
 
@@ -65,8 +81,6 @@ nbformat: Any = _nbformat
 STARTUP_TIMEOUT = 60.0
 """Seconds a kernel may take to start and answer (papermill's ``start_timeout``)."""
 
-# papermill marks the failing cell of a notebook it ran with these; a rerun drops them.
-_PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
 # nbclient reports a timed-out cell as an error with this name (its ``error_on_timeout``).
 _TIMEOUT_ENAME = "pytest_nbscrap.CellTimeout"
 
@@ -141,10 +155,18 @@ async def async_execute_notebook(
     return await _execute(plan)
 
 
-def _run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+def _loop_running() -> bool:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        return False
+    return True
+
+
+def _run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    # Decided before running, not inside the ``except RuntimeError``: anything the run
+    # raises there would be chained to the unrelated "no running event loop".
+    if not _loop_running():
         return asyncio.run(coroutine)
     # A loop already runs in this thread (a notebook, an async app): ours gets a thread.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbscrap") as pool:
@@ -166,7 +188,12 @@ class _Plan:
     origins: tuple[int | None, ...]
     kernel_name: str
     cwd: str
+    # Seconds per cell: the stricter of the caller's limit and the notebook's own (nbmake's
+    # ``metadata.execution.timeout``); None for none. ``timeout_set_by`` says whose it is.
     timeout: float | None
+    timeout_set_by: str | None = None
+    # nbclient's allow_errors, from ``metadata.execution``: no error stops the run.
+    allow_errors: bool = False
 
     @classmethod
     def build(
@@ -179,14 +206,16 @@ class _Plan:
         timeout: float | None,
         cwd: PathLike | None,
         stacklevel: int,
+        kernel_requested_by: str = "kernel_name",
     ) -> _Plan:
         shown = os.fspath(path)
         source = Path(path).absolute()
         nb = _papermill_node(read_notebook(path))
+        settings = ExecutionSettings.from_metadata(shown, nb.metadata)
         output = _output_target(shown, source, output_path)
         workdir = _working_directory(shown, source, cwd)
         origins = _drop_error_markers(nb)
-        name, language = _kernel(shown, nb, kernel_name)
+        name, language = _kernel(shown, nb, kernel_name, kernel_requested_by)
         if parameters:
             values = _parameters.normalized(parameters)
             _check_parameters(shown, values, language)
@@ -194,8 +223,15 @@ class _Plan:
             _warn_unknown(shown, nb, origins, values, language=language, stacklevel=stacklevel + 1)
         nb.metadata.papermill["input_path"] = str(source)
         nb.metadata.papermill["output_path"] = None if output is None else str(output)
-        limit = timeout if timeout is not None and timeout > 0 else None
-        return cls(shown, source, output, nb, origins, name, workdir, limit)
+        limit = settings.limit(timeout)
+        set_by = (
+            "the notebook's metadata.execution.timeout"
+            if limit is not None and limit == settings.timeout and limit != timeout
+            else None
+        )
+        return cls(
+            shown, source, output, nb, origins, name, workdir, limit, set_by, settings.allow_errors
+        )
 
 
 def _output_target(shown: str, source: Path, output_path: PathLike | None) -> Path | None:
@@ -250,16 +286,19 @@ def _drop_error_markers(nb: NotebookNode) -> tuple[int | None, ...]:
     kept = [
         (index, cell)
         for index, cell in enumerate(nb.cells)
-        if _PAPERMILL_ERROR_TAG not in cell.metadata.tags
+        if PAPERMILL_ERROR_TAG not in cell.metadata.tags
     ]
     nb.cells = [cell for _, cell in kept]
     return tuple(index for index, _ in kept)
 
 
-def _kernel(shown: str, nb: NotebookNode, kernel_name: str | None) -> tuple[str, str]:
-    """The kernel to run (checked to be installed) and the notebook's language."""
+def _kernel(
+    shown: str, nb: NotebookNode, kernel_name: str | None, kernel_requested_by: str
+) -> tuple[str, str]:
+    """The kernel to run (checked to be installed, named as jupyter_client runs it) and the
+    notebook's language. ``kernel_requested_by`` says who gave ``kernel_name``."""
     if kernel_name:
-        name, requested_by = kernel_name, "kernel_name"
+        name, requested_by = kernel_name, kernel_requested_by
     elif nb.metadata.get("kernelspec", {}).get("name"):
         name, requested_by = nb.metadata.kernelspec.name, "the notebook's kernelspec"
     else:
@@ -273,17 +312,13 @@ def _kernel(shown: str, nb: NotebookNode, kernel_name: str | None) -> tuple[str,
         or nb.metadata.get("kernelspec", {}).get("language")
         or spec.language
     )
-    return name, str(language)
+    return canonical_kernel_name(name), str(language)
 
 
 def _check_parameters(shown: str, values: Mapping[str, Any], language: str) -> None:
     problem = _parameters.find_problem(values, language)
     if problem is not None:
         raise ParameterError.from_value(shown, problem.name, problem.value, problem.reason)
-
-
-def _first_tagged(nb: NotebookNode, tag: str) -> int:
-    return next((i for i, cell in enumerate(nb.cells) if tag in cell.metadata.tags), -1)
 
 
 def _inject(
@@ -295,10 +330,10 @@ def _inject(
 ) -> tuple[int | None, ...]:
     """Adds the injected-parameters cell where papermill puts it; returns the new origins."""
     cell = nbformat.v4.new_code_cell(source=_parameters.render(values, kernel_name, language))
-    cell.metadata["tags"] = ["injected-parameters"]
+    cell.metadata["tags"] = [INJECTED_PARAMETERS_TAG]
     cell.metadata["papermill"] = {}
-    injected = _first_tagged(nb, "injected-parameters")
-    tagged = _first_tagged(nb, "parameters")
+    injected = first_tagged(nb.cells, INJECTED_PARAMETERS_TAG)
+    tagged = first_tagged(nb.cells, PARAMETERS_TAG)
     if injected >= 0:  # a notebook papermill already ran: replace its injected cell
         before, after = injected, injected + 1
     elif tagged >= 0:
@@ -321,7 +356,7 @@ def _warn_unknown(
 ) -> None:
     """Warns about parameters the parameters cell does not define, as papermill logs them."""
     names = ", ".join(repr(name) for name in values)
-    tagged = _first_tagged(nb, "parameters")
+    tagged = first_tagged(nb.cells, PARAMETERS_TAG)
     if tagged < 0:
         message = (
             f"{shown} has no cell tagged 'parameters', so its parameters are injected at the "
@@ -359,7 +394,7 @@ def _notebook_start(nb: NotebookNode) -> None:
         start_time=_now().isoformat(), end_time=None, duration=None, exception=None
     )
     for cell in nb.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and not cell_rule(cell).skip:
             cell.execution_count = None
             cell.outputs = []
         cell.metadata.papermill = {
@@ -429,9 +464,13 @@ def prepare(
     timeout: float | None = None,
     cwd: PathLike | None = None,
     stacklevel: int = 2,
+    kernel_requested_by: str = "kernel_name",
 ) -> _Plan:
     """Everything :func:`execute_notebook` checks before a kernel starts, done now (in the
-    caller's thread, so warnings point at the caller); run it with :func:`run_prepared`."""
+    caller's thread, so warnings point at the caller); run it with :func:`run_prepared`.
+
+    ``kernel_requested_by`` names whoever chose ``kernel_name``, for the KernelNotFoundError
+    (the pytest plugin passes its marker or option)."""
     return _Plan.build(
         path,
         parameters,
@@ -440,6 +479,7 @@ def prepare(
         timeout=timeout,
         cwd=cwd,
         stacklevel=stacklevel + 1,
+        kernel_requested_by=kernel_requested_by,
     )
 
 
@@ -524,14 +564,21 @@ async def _run_on_kernel(
     return failure
 
 
-def _client(plan: _Plan, handle: KernelHandle) -> NotebookClient:
+def _client(plan: _Plan, handle: KernelHandle, replies: list[dict[str, Any]]) -> NotebookClient:
+    """nbclient's client on our kernel; each cell's execute_reply is appended to ``replies``."""
     limit = plan.timeout
+
+    def keep_reply(*, execute_reply: dict[str, Any], **_: Any) -> None:
+        replies.append(execute_reply)
+
     client = NotebookClient(
         plan.nb,
         km=handle.manager,
         kernel_name=plan.kernel_name,
         log=log,
         startup_timeout=int(STARTUP_TIMEOUT),
+        skip_cells_with_tag=SKIP_EXECUTION_TAG,
+        on_cell_executed=keep_reply,
         # timeout_func, not timeout: nbclient's timeout trait takes whole seconds only.
         timeout_func=lambda _cell: limit,
         # On a timeout nbclient interrupts the kernel, collects where the cell was, and
@@ -548,22 +595,33 @@ def _client(plan: _Plan, handle: KernelHandle) -> NotebookClient:
 
 
 async def _run_cells(plan: _Plan, handle: KernelHandle) -> _Failure | None:
-    client = _client(plan, handle)
+    replies: list[dict[str, Any]] = []
+    client = _client(plan, handle, replies)
     if "language_info" in handle.info:
         plan.nb.metadata["language_info"] = handle.info["language_info"]
     for index, cell in enumerate(plan.nb.cells):
+        rule = cell_rule(cell)
+        if cell.cell_type == "code" and rule.skip:
+            cell.metadata.papermill["status"] = _SKIPPED  # its stored outputs stay
+            continue
+        may_raise = plan.allow_errors or rule.may_raise
+        # nbclient reads this for each cell: an error it allows neither raises nor stops the
+        # kernel's queue (stop_on_error). Whatever nbclient allows, the reply is judged below.
+        client.allow_errors = may_raise
+        replies.clear()
         _cell_start(cell)
         try:
             count = client.code_cells_executed + 1
             await client.async_execute_cell(cell, index, execution_count=count)
+            failure = _judge(cell, index, replies[-1] if replies else None, may_raise)
+            if failure is not None:
+                return _failed(plan, cell, failure)
         except NbclientCellError as exc:
             if _is_clean_exit(exc):
                 return None  # sys.exit(0) ends a notebook early, successfully (papermill's rule)
-            _cell_failed(plan.nb, cell)
-            return _cell_error(cell, index, exc)
+            return _failed(plan, cell, _cell_error(cell, index, exc))
         except NbclientTimeoutError:
-            _cell_failed(plan.nb, cell)
-            return _timeout(cell, index)
+            return _failed(plan, cell, _timeout(cell, index))
         except (DeadKernelError, asyncio.CancelledError) as exc:
             _cell_failed(plan.nb, cell)
             if isinstance(exc, asyncio.CancelledError) or _cancelling():
@@ -580,6 +638,47 @@ async def _run_cells(plan: _Plan, handle: KernelHandle) -> _Failure | None:
         finally:
             _cell_complete(cell)
     return None
+
+
+def _failed(plan: _Plan, cell: NotebookNode, failure: _Failure) -> _Failure:
+    _cell_failed(plan.nb, cell)
+    if failure.kind == "timeout":
+        # Said in the kept notebook too: the interrupt's KeyboardInterrupt alone reads as if
+        # someone had pressed Ctrl-C.
+        _note_error(cell, failure.ename, _timed_out(plan))
+    return failure
+
+
+def _timed_out(plan: _Plan) -> str:
+    assert plan.timeout is not None  # only a cell with a limit times out
+    by = f" (set by {plan.timeout_set_by})" if plan.timeout_set_by else ""
+    return f"Cell execution timed out after {plan.timeout:g} s{by}"
+
+
+# Not one of papermill's statuses (pending, running, completed, failed): the cell was left
+# as stored, by nbval's skip marker.
+_SKIPPED = "skipped"
+
+
+def _judge(
+    cell: NotebookNode, index: int, reply: dict[str, Any] | None, may_raise: bool
+) -> _Failure | None:
+    """Whether a cell that nbclient let pass failed after all (nbclient raises only for an
+    error *reply*, and only when the cell may not raise).
+
+    A timeout always fails, as under nbmake. A cell the kernel answered "ok" fails when it
+    holds an error output all the same (a post_run_cell hook or ``%matplotlib inline``'s
+    drawing raised after the code ran): papermill, nbmake and nbval fail those, so do we.
+    """
+    content = reply.get("content", {}) if reply is not None else {}
+    if content.get("status") == "error" and content.get("ename") == _TIMEOUT_ENAME:
+        return _timeout(cell, index)
+    if may_raise or content.get("status") == "error":
+        return None  # an allowed error (nbclient raised for any other)
+    output = _error_output(cell, counted=True)
+    if output is None:
+        return None
+    return _Failure("error", index, output.ename, output.evalue, tuple(output.traceback))
 
 
 def _cancelling() -> bool:
@@ -601,12 +700,16 @@ def _note_error(
     )
 
 
-def _is_clean_exit(exc: NbclientCellError) -> bool:
+def _is_clean_exit(exc: NbclientCellError | NotebookNode) -> bool:
     return exc.ename == "SystemExit" and exc.evalue in ("", "0", "None")
 
 
-def _error_output(cell: NotebookNode) -> NotebookNode | None:
+def _error_output(cell: NotebookNode, *, counted: bool = False) -> NotebookNode | None:
+    """The cell's last error output; ``counted``: its first that is a failure (papermill does
+    not count a clean ``sys.exit()``)."""
     errors = [output for output in cell.get("outputs", []) if output.output_type == "error"]
+    if counted:
+        return next((output for output in errors if not _is_clean_exit(output)), None)
     return errors[-1] if errors else None
 
 
@@ -622,7 +725,7 @@ def _timeout(cell: NotebookNode, index: int) -> _Failure:
     # The interrupt's KeyboardInterrupt traceback shows where the cell was stuck.
     output = _error_output(cell)
     traceback = tuple(output.traceback) if output is not None else ()
-    return _Failure("timeout", index, "TimeoutError", "", traceback)
+    return _Failure("timeout", index, CellTimeoutError.__name__, "", traceback)
 
 
 def _death(handle: KernelHandle, index: int) -> _Failure:
@@ -632,7 +735,7 @@ def _death(handle: KernelHandle, index: int) -> _Failure:
     evalue = "The kernel died" + (
         f" ({KernelDiedError.describe_exit(code)})" if code is not None else ""
     )
-    return _Failure("died", index, "DeadKernelError", evalue, lines, code, said)
+    return _Failure("died", index, KernelDiedError.__name__, evalue, lines, code, said)
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -676,8 +779,8 @@ def _error(plan: _Plan, notebook: Notebook, failure: _Failure) -> CellExecutionE
     )
     if failure.kind == "timeout":
         assert plan.timeout is not None
-        facts["evalue"] = f"Cell execution timed out after {plan.timeout:g} s"
-        return CellTimeoutError.from_timeout(facts, plan.timeout)
+        facts["evalue"] = _timed_out(plan)
+        return CellTimeoutError.from_timeout(facts, plan.timeout, plan.timeout_set_by)
     if failure.kind == "died":
         return KernelDiedError.from_death(facts, failure.exit_code, failure.kernel_output)
     return CellExecutionError.from_facts(facts)

@@ -25,10 +25,21 @@ from typing import IO, Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.channels import major_protocol_version
-from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
+from jupyter_client.kernelspec import (
+    NATIVE_KERNEL_NAME,
+    KernelSpec,
+    KernelSpecManager,
+    NoSuchKernel,
+)
 from jupyter_client.manager import AsyncKernelManager
 
-__all__ = ["KernelHandle", "KernelStartError", "installed_kernels", "kernel_spec"]
+__all__ = [
+    "KernelHandle",
+    "KernelStartError",
+    "canonical_kernel_name",
+    "installed_kernels",
+    "kernel_spec",
+]
 
 log = logging.getLogger("pytest_nbscrap.kernel")
 # Our errors carry the facts; these records are for whoever turns logging on, not stderr.
@@ -63,12 +74,28 @@ class KernelStartError(Exception):
 _KERNEL_NAME = re.compile(r"[a-z0-9._\-]+", re.IGNORECASE)
 
 
+# jupyter_client's KernelManager runs the name "python" on the native kernel (its
+# ``_kernel_name_changed``), and KernelSpecManager finds a kernelspec whatever the case of its
+# name; nbclient, papermill and nbmake inherit both, so a notebook saved with kernelspec
+# "python" (nbval's default name) runs on python3 there, and here.
+_ALIASES = {"python": NATIVE_KERNEL_NAME}
+
+
+def canonical_kernel_name(name: str) -> str:
+    """The name jupyter_client runs for ``name``: lower case, ``python`` as ``python3``.
+
+    One kernel has one name here, so the pool shares kernels between both spellings.
+    """
+    lowered = name.lower()
+    return _ALIASES.get(lowered, lowered)
+
+
 def kernel_spec(name: str) -> KernelSpec | None:
-    """The installed kernelspec called ``name``, or None."""
+    """The installed kernelspec that jupyter_client would run for ``name``, or None."""
     if not _KERNEL_NAME.fullmatch(name):
         return None
     try:
-        spec: KernelSpec = KernelSpecManager().get_kernel_spec(name)
+        spec: KernelSpec = KernelSpecManager().get_kernel_spec(canonical_kernel_name(name))
     except NoSuchKernel:
         return None
     return spec

@@ -341,6 +341,13 @@ def test_failed_run_leaves_the_source_untouched(failed_run):
 
 
 @pytest.mark.kernel
+def test_cell_error_in_a_plain_script_is_not_chained_to_the_event_loop_lookup(failure):
+    # Raised with no event loop running (as in a script): nothing else was being handled.
+    assert failure.__context__ is None
+    assert failure.__cause__ is None
+
+
+@pytest.mark.kernel
 def test_cell_error_pickles_with_its_facts(failure):
     assert_pickles(
         failure,
@@ -417,6 +424,24 @@ def test_timeout_raises_cell_timeout_error_naming_the_cell(timed_out):
 
 
 @pytest.mark.kernel
+def test_timeout_is_called_cell_timeout_error_wherever_it_is_read(timed_out):
+    from pytest_nbscrap.export import failure_summary
+
+    error = timed_out.error
+    assert isinstance(error, CellTimeoutError)
+    said = "Cell execution timed out after 2 s"
+    assert (error.ename, error.evalue) == ("CellTimeoutError", said)
+    assert failure_summary(error, color=False) == f"CellTimeoutError: {said} (cell 2)"
+    # The kept notebook says so after the interrupt's KeyboardInterrupt, read long after.
+    kept = Notebook.from_path(timed_out.output).cells[error.executed_index]
+    errors = [output for output in kept["outputs"] if output["output_type"] == "error"]
+    assert [(output["ename"], output["evalue"]) for output in errors][-1] == (
+        "CellTimeoutError",
+        said,
+    )
+
+
+@pytest.mark.kernel
 def test_timeout_shows_where_the_interrupt_found_the_cell(timed_out):
     error = timed_out.error
     assert isinstance(error, CellTimeoutError)
@@ -471,6 +496,18 @@ def test_kernel_death_says_how_the_process_ended(died):
     else:
         assert error.exit_code == -11
         assert "(killed by SIGSEGV)" in str(error)
+
+
+@pytest.mark.kernel
+def test_kernel_death_is_called_kernel_died_error_wherever_it_is_read(died):
+    from pytest_nbscrap.export import failure_summary
+
+    error = died.error
+    assert isinstance(error, KernelDiedError)
+    assert error.ename == "KernelDiedError"
+    assert failure_summary(error, color=False) == f"KernelDiedError: {error.evalue} (cell 3)"
+    kept = Notebook.from_path(died.output).cells[error.executed_index]
+    assert kept["outputs"][-1]["ename"] == "KernelDiedError"
 
 
 @pytest.mark.kernel

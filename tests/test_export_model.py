@@ -212,7 +212,7 @@ def executor_error(notebook_node: dict[str, Any], executed_index: int, cell_inde
         executed_index=executed_index,
         execution_count=cell.get("execution_count"),
         source=cell["source"],
-        ename=outputs[0]["ename"] if outputs else "TimeoutError",
+        ename=outputs[0]["ename"] if outputs else "CellTimeoutError",
         evalue=outputs[0]["evalue"] if outputs else "",
         traceback=outputs[0]["traceback"] if outputs else [],
     )
@@ -233,10 +233,15 @@ def test_failure_from_a_timeout_shows_where_the_interrupt_found_the_cell():
         code("print(1)", stream("1\n"), count=1), code("sleep(60)", interrupted, count=2)
     )
     facts = executor_error(node, executed_index=1, cell_index=1)
-    facts.update(ename="TimeoutError", evalue="Cell execution timed out after 2 s", traceback=[])
+    facts.update(
+        ename="CellTimeoutError", evalue="Cell execution timed out after 2 s", traceback=[]
+    )
     document = Document.from_error(CellTimeoutError.from_timeout(facts, 2.0))
     assert document.failure is not None
-    assert document.failure.summary() == "TimeoutError: Cell execution timed out after 2 s (cell 2)"
+    assert (
+        document.failure.summary()
+        == "CellTimeoutError: Cell execution timed out after 2 s (cell 2)"
+    )
     assert document.failure.failing_line == 1
     failed = [cell for cell in document.cells if isinstance(cell, Cell) and cell.failed]
     assert [out.ename for out in failed[0].outputs] == ["KeyboardInterrupt"]
@@ -245,7 +250,7 @@ def test_failure_from_a_timeout_shows_where_the_interrupt_found_the_cell():
 def test_failure_from_a_dead_kernel_shows_the_error_in_its_cell():
     node = notebook(code("import os; os._exit(1)", count=1))
     facts = executor_error(node, executed_index=0, cell_index=0)
-    facts.update(ename="DeadKernelError", evalue="The kernel died (exit status 1)",
+    facts.update(ename="KernelDiedError", evalue="The kernel died (exit status 1)",
                  traceback=["kernel said goodbye"])  # fmt: skip
     document = Document.from_error(KernelDiedError.from_death(facts, 1, "kernel said goodbye"))
     (cell,) = document.cells

@@ -183,9 +183,9 @@ GOOD = ["good", "good_too", "no_code", "prints_20mb"]
 
 # The one line each bad notebook gets in pytest's short summary.
 BAD = {
-    "hangs": "TimeoutError: Cell execution timed out after 3 s (cell 2)",
-    "exits": "DeadKernelError: The kernel died (exit status 1) (cell 2)",
-    "segfault": "DeadKernelError: The kernel died (killed by SIGSEGV) (cell 2)",
+    "hangs": "CellTimeoutError: Cell execution timed out after 3 s (cell 2)",
+    "exits": "KernelDiedError: The kernel died (exit status 1) (cell 2)",
+    "segfault": "KernelDiedError: The kernel died (killed by SIGSEGV) (cell 2)",
     "truncated": (
         "NotebookReadError: not valid JSON: Unterminated string starting at line *, column *"
     ),
@@ -251,7 +251,7 @@ def test_every_notebook_that_ran_is_kept_and_no_temporary_file_is_left(fault_run
 def test_what_ran_before_a_kernel_died_is_readable_in_the_kept_notebook(fault_run):
     notebook = read_notebook(fault_run.root / "out" / "nbs__segfault.ipynb")
     assert notebook.scraps.data_dict == {"alive": True}
-    assert "DeadKernelError" in render_notebook(notebook)
+    assert "KernelDiedError" in render_notebook(notebook)
 
 
 # -- Ctrl-C and killed workers ----------------------------------------------------------------

@@ -1,0 +1,136 @@
+"""What other notebook runners read in a notebook, honoured here the way they honour it.
+
+One home for each convention, so that a notebook that passes under nbclient, papermill, nbmake
+or nbval runs here unchanged: the cell tags and comment markers that decide whether a cell runs
+and whether it may raise, and the notebook metadata nbmake reads (``metadata.execution``).
+Nothing here imports nbformat or nbclient; cells are read as the mappings they are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import NotebookReadError
+
+__all__ = [
+    "INJECTED_PARAMETERS_TAG",
+    "PAPERMILL_ERROR_TAG",
+    "PARAMETERS_TAG",
+    "SKIP_EXECUTION_TAG",
+    "CellRule",
+    "ExecutionSettings",
+    "cell_rule",
+    "first_tagged",
+]
+
+# papermill: the cell whose variables are the notebook's parameters, and the cell it adds
+# after it with the values given.
+PARAMETERS_TAG = "parameters"
+INJECTED_PARAMETERS_TAG = "injected-parameters"
+# papermill marks the failing cell of a notebook it ran with this; a rerun drops those cells.
+PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
+# nbclient does not run a cell with this tag (its ``skip_cells_with_tag``); papermill clears
+# the cell's outputs like every other's.
+SKIP_EXECUTION_TAG = "skip-execution"
+
+# A cell with one of these may raise, and the run goes on (nbclient and papermill; nbval).
+_MAY_RAISE_TAGS = frozenset({"raises-exception", "nbval-raises-exception"})
+# nbval does not run a cell with this tag; its stored outputs stay as they are.
+_SKIP_TAGS = frozenset({"nbval-skip"})
+# nbval's comment markers: any line of the cell that is only ``# MARKER`` (nbval's
+# ``find_comment_markers`` strips the line, then the leading '#'s, then spaces).
+_MAY_RAISE_MARKERS = frozenset({"NBVAL_RAISES_EXCEPTION"})
+_SKIP_MARKERS = frozenset({"NBVAL_SKIP"})
+
+
+@dataclass(frozen=True)
+class CellRule:
+    """How one cell is run: ``skip``: not at all (outputs kept); ``may_raise``: its error
+    is expected, so it does not fail the run and later cells run."""
+
+    skip: bool = False
+    may_raise: bool = False
+
+
+def _markers(source: str) -> set[str]:
+    stripped = (line.strip() for line in source.splitlines())
+    return {line.lstrip("#").strip() for line in stripped if line.startswith("#")}
+
+
+def _tags(cell: Mapping[str, Any]) -> set[str]:
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, Mapping) else None
+    if not isinstance(tags, list):
+        return set()  # nbval ignores tags that are not a list; so do we
+    return {tag for tag in tags if isinstance(tag, str)}
+
+
+def cell_rule(cell: Mapping[str, Any]) -> CellRule:
+    """The rule for a code cell, from its tags and nbval's comment markers."""
+    source = cell.get("source", "")
+    if isinstance(source, list):  # nbformat's JSON may split the source into lines
+        source = "".join(str(line) for line in source)
+    tags, markers = _tags(cell), _markers(str(source))
+    return CellRule(
+        skip=bool(tags & _SKIP_TAGS or markers & _SKIP_MARKERS),
+        may_raise=bool(tags & _MAY_RAISE_TAGS or markers & _MAY_RAISE_MARKERS),
+    )
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    """nbmake's per-notebook settings, ``metadata.execution``: ``timeout`` seconds per cell
+    (None: no limit) and ``allow_errors`` (every cell may raise, as nbclient's option)."""
+
+    timeout: float | None = None
+    allow_errors: bool = False
+
+    @classmethod
+    def from_metadata(cls, path: str, metadata: Mapping[str, Any]) -> ExecutionSettings:
+        """Reads ``metadata.execution``; a malformed value is a NotebookReadError naming it."""
+        execution = metadata.get("execution")
+        if execution is None:
+            return cls()
+        if not isinstance(execution, Mapping):
+            raise NotebookReadError.from_reason(
+                path, f"metadata.execution must be an object, not {_shown(execution)}"
+            )
+        return cls(_timeout(path, execution.get("timeout")), _flag(path, execution))
+
+    def limit(self, given: float | None) -> float | None:
+        """The per-cell limit with ``given`` (None or <= 0: none): the stricter one wins."""
+        limits = [value for value in (given, self.timeout) if value is not None and value > 0]
+        return min(limits, default=None)
+
+
+def _shown(value: object) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _timeout(path: str, value: object) -> float | None:
+    if value is None:
+        return None
+    # bool is an int in Python, never a number of seconds in a notebook.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise NotebookReadError.from_reason(
+            path, f"metadata.execution.timeout must be a number of seconds, not {_shown(value)}"
+        )
+    # nbclient's rule: zero or less is no limit.
+    return float(value) if value > 0 else None
+
+
+def _flag(path: str, execution: Mapping[str, Any]) -> bool:
+    value = execution.get("allow_errors", False)
+    if not isinstance(value, bool):
+        raise NotebookReadError.from_reason(
+            path, f"metadata.execution.allow_errors must be true or false, not {_shown(value)}"
+        )
+    return value
+
+
+def first_tagged(cells: Iterable[Mapping[str, Any]], tag: str) -> int:
+    """The index of the first cell tagged ``tag``, or -1."""
+    return next((index for index, cell in enumerate(cells) if tag in _tags(cell)), -1)
