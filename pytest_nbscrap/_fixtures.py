@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from ._errors import UsageError
-from ._items import runner_key, settings_key
+from ._items import location, runner_key, settings_key
 from ._params import ParamSet, param_sets
 from ._reader import Notebook
 from ._runs import RunSpec
@@ -58,12 +59,16 @@ def notebook_marker_spec(
         )
     base = request.path.parent
     cwd = kwargs.get("cwd")
+    kernel, kernel_by = settings.kernel, settings.kernel_by
+    if kwargs.get("kernel") is not None:
+        kernel, kernel_by = kwargs["kernel"], "the notebook marker's kernel="
     return RunSpec(
         path=(base / args[0]).resolve(),
         params=params,
-        kernel=kwargs.get("kernel", settings.kernel),
+        kernel=kernel,
         timeout=kwargs.get("timeout", settings.timeout),
         cwd=(base / cwd).resolve() if cwd is not None else None,
+        kernel_by=kernel_by,
     )
 
 
@@ -79,13 +84,19 @@ def nbscrap_params(request: pytest.FixtureRequest) -> ParamSet:
 @pytest.fixture
 def nb(request: pytest.FixtureRequest, nbscrap_params: ParamSet) -> Notebook:
     """The executed notebook named by the test's ``notebook`` marker, with its ``nb_params``."""
-    return request.config.stash[runner_key].run(spec_for(request, nbscrap_params))
+    return _executed(request, nbscrap_params)
 
 
 @pytest.fixture
-def scraps(nb: Notebook) -> Scraps:
+def scraps(request: pytest.FixtureRequest, nbscrap_params: ParamSet) -> Scraps:
     """The scraps of the executed notebook (see ``nb``)."""
-    return nb.scraps
+    # Not through ``nb``: a message about the fixture must name the one the test asked for.
+    return _executed(request, nbscrap_params).scraps
+
+
+def _executed(request: pytest.FixtureRequest, params: ParamSet) -> Notebook:
+    runner = request.config.stash[runner_key]
+    return runner.run(spec_for(request, params), location(request.node))
 
 
 @pytest.fixture
@@ -103,7 +114,9 @@ def run_notebook(request: pytest.FixtureRequest) -> RunNotebook:
             params=params,
             kernel=settings.kernel,
             timeout=settings.timeout,
+            kernel_by=settings.kernel_by,
         )
-        return runner.run(spec)
+        caller = sys._getframe(1)  # warnings about this run point at the line that asked
+        return runner.run(spec, (caller.f_code.co_filename, caller.f_lineno))
 
     return run

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,13 +16,27 @@ from _pytest._code.code import (
     ReprTraceback,
 )
 
-from ._errors import CellExecutionError, NbScrapError, NotebookReadError, UsageError
+from ._errors import (
+    CellExecutionError,
+    NbScrapError,
+    NotebookReadError,
+    UnknownParameterWarning,
+    UsageError,
+)
 from ._params import metadata_param_sets, param_ids
 from ._reader import Notebook
 from ._runs import Runner, RunSpec
 from ._settings import Settings
 
-__all__ = ["NotebookFile", "NotebookItem", "failure_repr", "runner_key", "settings_key"]
+__all__ = [
+    "NotebookFile",
+    "REPORTED",
+    "NotebookItem",
+    "failure_repr",
+    "location",
+    "runner_key",
+    "settings_key",
+]
 
 settings_key = pytest.StashKey[Settings]()
 runner_key = pytest.StashKey[Runner]()
@@ -48,10 +64,12 @@ class NotebookFile(pytest.File):
             )
             return
         timeout = options.get("timeout", settings.timeout)
-        kernel = options.get("kernel", settings.kernel)
+        kernel, kernel_by = settings.kernel, settings.kernel_by
+        if options.get("kernel") is not None:
+            kernel, kernel_by = options["kernel"], "metadata.nbscrap.kernel"
         for params, id_ in zip(sets, param_ids(sets), strict=True):
             name = f"{self.path.stem}[{id_}]" if params else self.path.stem
-            spec = RunSpec(self.path, params, kernel=kernel, timeout=timeout)
+            spec = RunSpec(self.path, params, kernel, timeout, kernel_by=kernel_by)
             item = NotebookItem.from_parent(self, name=name, spec=spec)
             _apply_metadata_markers(item, options)
             yield item
@@ -92,7 +110,7 @@ class NotebookItem(pytest.Item):
     def runtest(self) -> None:
         if self.error is not None:
             raise self.error
-        self.config.stash[runner_key].run(self.effective_spec())
+        self.config.stash[runner_key].run(self.effective_spec(), location(self))
 
     def effective_spec(self) -> RunSpec:
         """The run spec, with parameters from an ``nb_params`` marker added after collection."""
@@ -102,12 +120,10 @@ class NotebookItem(pytest.Item):
         from ._params import param_sets
 
         [params] = param_sets(marker.args, marker.kwargs, where=self.nodeid)[:1]
-        return RunSpec(
-            self.spec.path, {**self.spec.params, **params}, self.spec.kernel, self.spec.timeout
-        )
+        return dataclasses.replace(self.spec, params={**self.spec.params, **params})
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, NbScrapError):
+        if isinstance(excinfo.value, REPORTED):
             return failure_repr(excinfo.value, self.config.stash[settings_key].color)
         return super().repr_failure(excinfo)
 
@@ -115,7 +131,18 @@ class NotebookItem(pytest.Item):
         return self.path, 0, f"notebook {self.name}"
 
 
-def failure_repr(error: NbScrapError, color: bool) -> ExceptionChainRepr:
+def location(item: pytest.Item) -> tuple[str, int]:
+    """The file and line of a test or item: where warnings about its notebook run point."""
+    path, line, _ = item.reportinfo()
+    return os.fspath(path), (line or 0) + 1
+
+
+#: Raised for a notebook run, and shown as our failure view rather than a traceback through
+#: the plugin: its errors, and the unknown-parameter warning when warnings are errors.
+REPORTED = (NbScrapError, UnknownParameterWarning)
+
+
+def failure_repr(error: NbScrapError | UnknownParameterWarning, color: bool) -> ExceptionChainRepr:
     """pytest's own failure structure around our text, so the one-line summary carries the
     error and cell, and the report crosses pytest-xdist intact."""
     if isinstance(error, CellExecutionError):
@@ -134,7 +161,7 @@ def failure_repr(error: NbScrapError, color: bool) -> ExceptionChainRepr:
     return ExceptionChainRepr([(ReprTraceback([entry], None, "native"), location, None)])
 
 
-def _reason(error: NbScrapError) -> str:
+def _reason(error: NbScrapError | UnknownParameterWarning) -> str:
     """The summary line of an error that is not a cell's: its type and what went wrong,
     without the notebook's path (the test id names it), so the reason is what fits the line."""
     from .export.filters import clip_lines, sanitize

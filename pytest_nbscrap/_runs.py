@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._errors import NbScrapError
+from ._errors import CellExecutionError, NbScrapError
 from ._params import freeze, param_id, safe_name, short_hash
 from ._reader import Notebook
 from ._sharing import SharedOutcomes
@@ -35,6 +35,8 @@ class RunSpec:
     kernel: str | None = None
     timeout: float | None = None
     cwd: Path | None = None
+    # Who chose ``kernel``, for the error when no such kernel is installed; not part of the run.
+    kernel_by: str = field(default="kernel_name", compare=False)
 
     @property
     def key(self) -> tuple[str, str, str | None, float | None, str | None]:
@@ -76,17 +78,20 @@ class Runner:
         self._worker = worker
         self.workers = max(1, workers)
         self._engine: Engine | None = None  # made on first use: asyncio costs a plain session
-        self._outcomes: dict[tuple[Any, ...], Notebook | NbScrapError] = {}
+        self._outcomes: dict[tuple[Any, ...], _Outcome] = {}
         self._pending: dict[tuple[Any, ...], _Pending] = {}
         # Runs prepared ahead (to start their kernel early), kept for when they are submitted.
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}
         self._shared = shared
         self.executions = 0
 
-    def run(self, spec: RunSpec) -> Notebook:
+    def run(self, spec: RunSpec, where: tuple[str, int] | None = None) -> Notebook:
         """The executed notebook for ``spec``, executing it on first request only.
 
-        A failed execution raises the same error for every test that shares it.
+        A failed execution raises the same error for every test that shares it, and the
+        warnings preparing it gave are said again in each, at ``where`` (the file and line
+        of the test that asked; by default the caller's line). A cell that called
+        ``pytest.skip(reason)`` skips each with that reason.
         """
         outcome = self._outcomes.get(spec.key)
         if outcome is None:
@@ -98,9 +103,19 @@ class Runner:
             else:
                 outcome = self._submit(spec).outcome()
             self._outcomes[spec.key] = outcome
-        if isinstance(outcome, NbScrapError):
-            raise outcome.with_traceback(None)
-        return outcome
+        for warning in outcome.warned:
+            if where is None:
+                warnings.warn(warning, stacklevel=2)
+            else:
+                warnings.warn_explicit(warning, type(warning), *where)
+        if isinstance(outcome.result, NbScrapError):
+            reason = skip_reason(outcome.result)
+            if reason is not None:
+                import pytest
+
+                pytest.skip(reason)
+            raise outcome.result.with_traceback(None)
+        return outcome.result
 
     def look_ahead(self, upcoming: Sequence[RunSpec]) -> None:
         """Runs that come next, in order: the first ``workers - 1`` start now, alongside the
@@ -161,10 +176,11 @@ class Runner:
                     kernel_name=spec.kernel,
                     timeout=spec.timeout,
                     cwd=spec.cwd,
+                    kernel_requested_by=spec.kernel_by,
                 )
             except NbScrapError as error:
-                return error, tuple(caught)
-        return plan, tuple(caught)
+                return error, _messages(caught)
+        return plan, _messages(caught)
 
     def output_path(self, spec: RunSpec) -> Path:
         """Where the executed notebook is kept: one flat file per run, never outside the
@@ -206,7 +222,32 @@ _PLAIN_PART = re.compile(r"[A-Za-z0-9.-]+(?:_[A-Za-z0-9.-]+)*")
 _HASHED = re.compile(r"-[0-9a-f]{8}$")
 
 
-_Prepared = tuple[Any, tuple[warnings.WarningMessage, ...]]
+_Prepared = tuple[Any, tuple[Warning, ...]]
+
+
+def _messages(caught: Sequence[warnings.WarningMessage]) -> tuple[Warning, ...]:
+    return tuple(
+        found.message if isinstance(found.message, Warning) else found.category(found.message)
+        for found in caught
+    )
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a run gave (its executed notebook or its error) and the warnings preparing it
+    gave; pickled as it is when pytest-xdist workers share it."""
+
+    result: Notebook | NbScrapError
+    warned: tuple[Warning, ...] = ()
+
+
+def skip_reason(error: NbScrapError) -> str | None:
+    """The reason a cell gave ``pytest.skip`` (its exception is named ``Skipped``), or None."""
+    if not isinstance(error, CellExecutionError) or error.ename != "Skipped":
+        return None
+    from .export.filters import sanitize  # the reason comes from the notebook and is printed
+
+    return sanitize(error.evalue)
 
 
 class _Pending:
@@ -216,24 +257,21 @@ class _Pending:
     def __init__(
         self,
         run: concurrent.futures.Future[Notebook] | NbScrapError,
-        warned: tuple[warnings.WarningMessage, ...],
+        warned: tuple[Warning, ...],
         plan: Any = None,
     ) -> None:
         self._run = run
         self._warned = warned
         self._plan = plan
 
-    def outcome(self) -> Notebook | NbScrapError:
-        for warning in self._warned:
-            warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
+    def outcome(self) -> _Outcome:
+        warned = self._warned
         if isinstance(self._run, NbScrapError):
-            return self._run
+            return _Outcome(self._run, warned)
         try:
-            return self._run.result()
+            return _Outcome(self._run.result(), warned)
         except NbScrapError as error:
-            return error
+            return _Outcome(error, warned)
         except KeyboardInterrupt:
             if self._plan is None:
                 raise

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 __all__ = ["DEFAULT_GLOB", "DEFAULT_TIMEOUT", "OUTPUT_MARKER", "Settings"]
@@ -20,15 +20,25 @@ class Settings:
 
     collect: bool = False
     kernel: str | None = None
+    kernel_by: str = "--nbscrap-kernel"  # or the ini key, when the kernel came from there
     timeout: float | None = DEFAULT_TIMEOUT
     output_dir: Path | None = None
     globs: tuple[str, ...] = (DEFAULT_GLOB,)
     color: bool = False
     workers: int = 1
+    strict_params: bool = False
 
-    def describe(self) -> str:
-        """One line for pytest's report header."""
-        output = str(self.output_dir) if self.output_dir else "a folder under pytest's basetemp"
-        timeout = f"{self.timeout:g}s per cell" if self.timeout else "no timeout"
+    @property
+    def given(self) -> bool:
+        """Whether any option is other than its default (colour is pytest's, not ours)."""
+        return replace(self, color=False, kernel_by=Settings.kernel_by) != Settings()
+
+    def describe(self, output: str) -> str:
+        """One line for pytest's report header: every option in force, then ``output``
+        (where the executed notebooks go)."""
         kernel = self.kernel or "each notebook's own"
-        return f"nbscrap: kernel {kernel}, {timeout}, executed notebooks in {output}"
+        timeout = f"{self.timeout:g}s per cell" if self.timeout else "no timeout"
+        workers = f"{self.workers} worker{'s' if self.workers > 1 else ''}"
+        params = "unknown parameters fail" if self.strict_params else "unknown parameters warn"
+        collect = f"collecting {' '.join(self.globs)}" if self.collect else "not collecting"
+        return f"nbscrap: kernel {kernel}, {timeout}, {workers}, {params}, {collect}, {output}"

@@ -15,9 +15,16 @@ from typing import Any
 
 import pytest
 
-from ._errors import ExecutionError, NotebookReadError
+from ._errors import UsageError
 from ._fixtures import nb, nb_param_sets, nbscrap_params, run_notebook, scraps
-from ._items import NotebookFile, NotebookItem, failure_repr, runner_key, settings_key
+from ._items import (
+    REPORTED,
+    NotebookFile,
+    NotebookItem,
+    failure_repr,
+    runner_key,
+    settings_key,
+)
 from ._params import param_ids
 from ._runs import Runner
 from ._settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, OUTPUT_MARKER, Settings
@@ -34,12 +41,25 @@ MARKERS = (
 )
 
 
+# Typed ini values (pytest 8.4+): a TOML number or bool is taken as one, as pytest 9's native
+# [tool.pytest] table requires; older pytest gets strings, converted in _read_settings.
+_INT, _FLOAT = ("int", "float") if pytest.version_tuple >= (8, 4) else ("string", "string")
+
+#: What pytest's own ``filterwarnings`` gets from ``nbscrap_strict_params``.
+STRICT_PARAMS_FILTER = "error::pytest_nbscrap.UnknownParameterWarning"
+
+NO_TMPDIR = (
+    "pytest's tmpdir plugin is off (-p no:tmpdir), so executed notebooks have no default "
+    "folder: give --nbscrap-output-dir DIR (or the nbscrap_output_dir ini key)"
+)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("nbscrap", "notebooks as tests (pytest-nbscrap)")
 
-    def option(flag: str, ini: str, help: str, ini_type: Any = "string", **kwargs: Any) -> None:
+    def option(flag: str, ini: str, help: str, ini_type: str = "string", **kwargs: Any) -> None:
         group.addoption(flag, dest=ini, help=f"{help} [ini: {ini}]", **kwargs)
-        parser.addini(ini, help=help, type=ini_type, default=None)
+        parser.addini(ini, help=help, type=ini_type, default=None)  # type: ignore[arg-type]
 
     option(
         "--nbscrap",
@@ -58,18 +78,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--nbscrap-timeout",
         "nbscrap_timeout",
         f"seconds a cell may run; 0 for none (default {DEFAULT_TIMEOUT:g})",
+        _FLOAT,
         type=float,
     )
     option(
         "--nbscrap-output-dir",
         "nbscrap_output_dir",
-        "folder for executed notebooks (default: under pytest's basetemp)",
+        "folder for executed notebooks (default: under pytest's basetemp); in the ini file, "
+        "relative to the ini file's folder",
     )
     option(
         "--nbscrap-workers",
         "nbscrap_workers",
         "notebooks run at once in this pytest process (default 1); combines with xdist's -n",
+        _INT,
         type=int,
+    )
+    option(
+        "--nbscrap-strict-params",
+        "nbscrap_strict_params",
+        "a parameter the notebook's parameters cell does not define fails the test, instead "
+        f"of an UnknownParameterWarning (the same as filterwarnings = {STRICT_PARAMS_FILTER})",
+        "bool",
+        action="store_true",
+        default=None,
     )
     parser.addini(
         "nbscrap_glob",
@@ -85,7 +117,6 @@ def _read_settings(config: pytest.Config) -> Settings:
 
     timeout = value("nbscrap_timeout")
     timeout = DEFAULT_TIMEOUT if timeout in (None, "") else float(timeout)
-    output = value("nbscrap_output_dir")
     workers = value("nbscrap_workers")
     try:
         workers = int(workers) if workers not in (None, "") else 1
@@ -95,15 +126,33 @@ def _read_settings(config: pytest.Config) -> Settings:
         ) from None
     if workers < 1:
         raise pytest.UsageError(f"--nbscrap-workers must be 1 or more, not {workers}")
+    kernel = value("nbscrap_kernel") or None
+    kernel_by = "--nbscrap-kernel"
+    if kernel and config.getoption("nbscrap_kernel") is None:
+        kernel_by = "the nbscrap_kernel ini key"
     return Settings(
         collect=bool(value("nbscrap")),
-        kernel=value("nbscrap_kernel") or None,
+        kernel=kernel,
+        kernel_by=kernel_by,
         timeout=timeout or None,
-        output_dir=Path(output).resolve() if output else None,
+        output_dir=_given_output_dir(config),
         globs=tuple(config.getini("nbscrap_glob") or (DEFAULT_GLOB,)),
         color=_use_color(config),
         workers=workers,
+        strict_params=bool(value("nbscrap_strict_params")),
     )
+
+
+def _given_output_dir(config: pytest.Config) -> Path | None:
+    """The option is relative to where pytest started; the ini key, like pytest's own path
+    options, to the ini file's folder."""
+    given = config.getoption("nbscrap_output_dir")
+    base = config.invocation_params.dir
+    if not given:
+        given = config.getini("nbscrap_output_dir")
+        if config.inipath is not None:
+            base = config.inipath.parent
+    return (base / given).resolve() if given else None
 
 
 def _use_color(config: pytest.Config) -> bool:
@@ -119,12 +168,39 @@ def _use_color(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """pytest-xdist: hands each worker the controller's colour decision, and a folder where
-    workers share the runs they both need (so a run is executed once per session)."""
-    node.workerinput["nbscrap_color"] = node.config.stash[settings_key].color
-    if SharedOutcomes.available():
-        basetemp = node.config._tmp_path_factory.getbasetemp()
-        node.workerinput["nbscrap_shared"] = str(basetemp / "nbscrap-shared")
+    """pytest-xdist: hands each worker the controller's colour decision, its output folder
+    (each worker writes into a subfolder of it), and a folder where workers share the runs
+    they both need (so a run is executed once per session)."""
+    config = node.config
+    node.workerinput["nbscrap_color"] = config.stash[settings_key].color
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is not None or config.stash[settings_key].output_dir is not None:
+        node.workerinput["nbscrap_output"] = str(_output_folder(config))
+    if SharedOutcomes.available() and factory is not None:
+        node.workerinput["nbscrap_shared"] = str(factory.getbasetemp() / "nbscrap-shared")
+
+
+def _output_folder(config: pytest.Config) -> Path:
+    """Where executed notebooks go: the given folder, else ``<basetemp>/nbscrap`` (under
+    pytest-xdist, the controller's). Found on first need: the default makes pytest's basetemp."""
+    folder = config.stash.get(_folder_key, None)
+    if folder is None:
+        settings = config.stash[settings_key]
+        worker_input = getattr(config, "workerinput", None) or {}
+        factory = getattr(config, "_tmp_path_factory", None)
+        if settings.output_dir is not None:
+            folder = settings.output_dir
+        elif "nbscrap_output" in worker_input:
+            folder = Path(worker_input["nbscrap_output"])
+        elif factory is not None:
+            folder = factory.getbasetemp() / "nbscrap"
+        else:
+            raise UsageError(NO_TMPDIR)
+        config.stash[_folder_key] = folder
+    return folder
+
+
+_folder_key = pytest.StashKey[Path]()
 
 
 def _check_output_dir(folder: Path) -> None:
@@ -153,23 +229,27 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = _read_settings(config)
     if settings.output_dir is not None:
         _check_output_dir(settings.output_dir)
+    elif settings.collect and not hasattr(config, "_tmp_path_factory"):
+        raise pytest.UsageError(NO_TMPDIR)
+    if settings.strict_params:
+        # pytest's own warning filters do it: -W and filterwarnings markers still override.
+        config.addinivalue_line("filterwarnings", STRICT_PARAMS_FILTER)
     config.stash[settings_key] = settings
 
     def output_dir() -> Path:
         # Made on first use, so sessions that run no notebook create no folder.
-        folder: Path = settings.output_dir or config._tmp_path_factory.getbasetemp() / "nbscrap"  # type: ignore[attr-defined]
+        folder = _output_folder(config)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / OUTPUT_MARKER).touch()
         return folder
 
-    # pytest-xdist workers share a user-given output folder: each gets its own subfolder.
-    worker_input = getattr(config, "workerinput", None)
-    worker = worker_input.get("workerid") if worker_input and settings.output_dir else None
-    shared = worker_input.get("nbscrap_shared") if worker_input else None
+    # pytest-xdist workers share one output folder: each writes into its own subfolder.
+    worker_input = getattr(config, "workerinput", None) or {}
+    shared = worker_input.get("nbscrap_shared")
     config.stash[runner_key] = Runner(
         output_dir,
         root=config.rootpath,
-        worker=worker,
+        worker=worker_input.get("workerid"),
         workers=settings.workers,
         shared=SharedOutcomes(Path(shared)) if shared else None,
         kernel=settings.kernel,
@@ -177,7 +257,6 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Stops every kernel and keeps what still ran, while the session still may: an xdist
     worker is torn down right after its session ends, racing ``pytest_unconfigure``."""
@@ -234,8 +313,37 @@ def pytest_ignore_collect(collection_path: Path) -> bool | None:
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
+    """Every option in force, and the real output folder, when the session uses the plugin's
+    options (a session that only uses the fixtures with no option gives no header line)."""
     settings = config.stash[settings_key]
-    return settings.describe() if settings.collect else None
+    if not settings.given:
+        return None
+    return settings.describe(_folder_text(config))
+
+
+def _folder_text(config: pytest.Config) -> str:
+    try:
+        folder = str(_output_folder(config))
+    except UsageError:
+        return "no folder for executed notebooks (give --nbscrap-output-dir)"
+    if config.pluginmanager.has_plugin("dsession"):  # the pytest-xdist controller
+        return f"executed notebooks in {folder} (a subfolder per xdist worker)"
+    return f"executed notebooks in {folder}"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """A session with failures says, last, where the executed notebooks are to look at."""
+    if not (terminalreporter.stats.get("failed") or terminalreporter.stats.get("error")):
+        return
+    folder = config.stash.get(_folder_key, None)
+    if folder is None and config.stash[settings_key].output_dir is None:
+        return  # no notebook ran here: the default folder was never asked for
+    try:
+        folder = _output_folder(config)
+    except UsageError:
+        return
+    if folder.is_dir() and next(folder.rglob("*.ipynb"), None) is not None:
+        terminalreporter.write_line(f"nbscrap: executed notebooks are in {folder}")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> NotebookFile | None:
@@ -304,10 +412,6 @@ def pytest_runtest_makereport(
     """A test whose notebook failed to run shows the notebook failure, not fixture internals."""
     report = yield
     error = call.excinfo.value if call.excinfo is not None else None
-    if (
-        report.failed
-        and isinstance(error, (ExecutionError, NotebookReadError))
-        and not isinstance(item, NotebookItem)
-    ):
+    if report.failed and isinstance(error, REPORTED) and not isinstance(item, NotebookItem):
         report.longrepr = failure_repr(error, item.config.stash[settings_key].color)
     return report

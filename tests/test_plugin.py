@@ -181,12 +181,13 @@ def test_paths_are_relative_to_the_test_files_folder_and_cwd_is_the_notebooks(py
     pytester.runpytest_subprocess("tests").assert_outcomes(passed=1)
 
 
-def test_asking_for_scraps_without_a_notebook_marker_says_what_to_add(pytester):
-    pytester.makepyfile("def test_lost(scraps):\n    pass\n")
+@pytest.mark.parametrize("fixture", ["scraps", "nb"])
+def test_asking_for_a_fixture_without_a_notebook_marker_says_what_to_add(pytester, fixture):
+    pytester.makepyfile(f"def test_lost({fixture}):\n    pass\n")
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
-        ["*uses the 'nb' fixture but no notebook is named: add @pytest.mark.notebook(*"]
+        [f"*uses the {fixture!r} fixture but no notebook is named: add @pytest.mark.notebook(*"]
     )
 
 
@@ -312,7 +313,10 @@ def test_nb_params_added_to_collected_items_are_honoured(pytester, counting):
 def test_report_header_says_what_is_in_force(pytester):
     result = pytester.runpytest("--nbscrap", "--nbscrap-timeout", "7", "--collect-only")
     result.stdout.fnmatch_lines(
-        ["nbscrap: kernel each notebook's own, 7s per cell, executed notebooks in *"]
+        [
+            "nbscrap: kernel each notebook's own, 7s per cell, 1 worker, unknown parameters warn, "
+            "collecting *.ipynb, executed notebooks in /*/nbscrap"
+        ]
     )
 
 
