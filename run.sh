@@ -11,6 +11,7 @@ PYTHON="${PYTHON:-python3}"
 
 ensure_env() {
     if [[ ! -x "$VENV/bin/python" ]]; then
+        echo "creating $VENV with $("$PYTHON" --version 2>&1)" >&2
         "$PYTHON" -m venv "$VENV"
         "$VENV/bin/python" -m pip install --quiet --upgrade pip
     fi
@@ -19,7 +20,11 @@ ensure_env() {
     local want
     want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
     if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+        # pip is quiet, so say what the wait is for (stderr: stdout stays the job's own).
+        echo "setting up $VENV: installing pytest-nbscrap and its test dependencies" \
+            "(jupyter, papermill, pandas, pyarrow, matplotlib; the first run takes a few minutes)" >&2
         "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+        echo "$VENV is ready" >&2
         echo "$want" > "$stamp"
     fi
 }

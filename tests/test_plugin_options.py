@@ -4,6 +4,7 @@ pytest.skip, the unknown-parameter warning (and making it an error), and pytest 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from test_plugin import write_notebook
@@ -269,3 +270,19 @@ def test_without_tmpdir_or_an_output_dir_one_line_says_what_to_give(pytester, gl
     fixtures.assert_outcomes(errors=1)
     fixtures.stdout.fnmatch_lines(["*ERROR at setup of test_it*", "*give --nbscrap-output-dir*"])
     assert "AttributeError" not in fixtures.stdout.str()
+
+
+# -- item 19: the README's first configuration, as a newcomer copies it ------------------------
+
+
+def test_the_quickstarts_toml_is_taken_as_written(pytester, glues):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    quickstart = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    toml = re.search(r"```toml\n(.*?)```", quickstart, re.S)
+    assert toml is not None
+    (pytester.path / "pyproject.toml").write_text(toml[1])
+    collected = pytester.runpytest_subprocess("nbs")  # nbscrap = true: collected without a flag
+    collected.assert_outcomes(passed=1)
+    collected.stdout.fnmatch_lines(["nbscrap: *60s per cell*unknown parameters fail*"])
+    pytester.makepyfile(test_typo=MISSPELLED)
+    pytester.runpytest_subprocess("test_typo.py").assert_outcomes(errors=1)
