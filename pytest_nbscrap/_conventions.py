@@ -23,6 +23,8 @@ __all__ = [
     "CellRule",
     "ExecutionSettings",
     "cell_rule",
+    "is_clean_exit",
+    "rule_for",
     "first_tagged",
 ]
 
@@ -73,11 +75,22 @@ def cell_rule(cell: Mapping[str, Any]) -> CellRule:
     source = cell.get("source", "")
     if isinstance(source, list):  # nbformat's JSON may split the source into lines
         source = "".join(str(line) for line in source)
-    tags, markers = _tags(cell), _markers(str(source))
+    return rule_for(_tags(cell), str(source))
+
+
+def rule_for(tags: Iterable[str], source: str) -> CellRule:
+    """:func:`cell_rule` for a cell already read into its tags and source."""
+    tagged, markers = set(tags), _markers(source)
     return CellRule(
-        skip=bool(tags & _SKIP_TAGS or markers & _SKIP_MARKERS),
-        may_raise=bool(tags & _MAY_RAISE_TAGS or markers & _MAY_RAISE_MARKERS),
+        skip=bool(tagged & _SKIP_TAGS or markers & _SKIP_MARKERS),
+        may_raise=bool(tagged & _MAY_RAISE_TAGS or markers & _MAY_RAISE_MARKERS),
     )
+
+
+def is_clean_exit(ename: object, evalue: object) -> bool:
+    """papermill's rule: ``sys.exit()``, ``sys.exit(0)`` or ``sys.exit(None)`` ends a notebook
+    early and successfully; its SystemExit is no failure."""
+    return ename == "SystemExit" and evalue in ("", "0", "None")
 
 
 @dataclass(frozen=True)

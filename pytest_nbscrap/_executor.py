@@ -42,6 +42,7 @@ from ._conventions import (
     ExecutionSettings,
     cell_rule,
     first_tagged,
+    is_clean_exit,
 )
 from ._errors import (
     CellExecutionError,
@@ -701,7 +702,7 @@ def _note_error(
 
 
 def _is_clean_exit(exc: NbclientCellError | NotebookNode) -> bool:
-    return exc.ename == "SystemExit" and exc.evalue in ("", "0", "None")
+    return is_clean_exit(exc.ename, exc.evalue)
 
 
 def _error_output(cell: NotebookNode, *, counted: bool = False) -> NotebookNode | None:

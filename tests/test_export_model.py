@@ -124,6 +124,21 @@ def test_expected_error_in_a_raises_exception_cell_is_not_a_failure():
     assert Failure.from_notebook(notebook(expected)) is None
 
 
+def test_sys_exit_none_is_not_a_failure_as_the_executor_decides():
+    exited = code("import sys; sys.exit(None)", error("SystemExit", "None", []), count=1)
+    assert Failure.from_notebook(notebook(exited)) is None
+
+
+@pytest.mark.parametrize(
+    ("source", "tags"),
+    [("1/0", ["nbval-raises-exception"]), ("# NBVAL_RAISES_EXCEPTION\n1/0", [])],
+    ids=["nbval tag", "nbval marker"],
+)
+def test_an_error_nbval_expects_is_not_a_failure(source, tags):
+    expected = code(source, error(), count=1, tags=tags)
+    assert Failure.from_notebook(notebook(expected)) is None
+
+
 def test_papermill_exception_flag_without_error_output_is_a_failure():
     cell = code("boom()", count=1)
     cell["metadata"]["papermill"] = {"exception": True}

@@ -13,6 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._conventions import (
+    INJECTED_PARAMETERS_TAG,
+    PAPERMILL_ERROR_TAG,
+    is_clean_exit,
+    rule_for,
+)
 from .._errors import CellTimeoutError, KernelDiedError
 from .filters import strip_ansi
 
@@ -35,14 +41,10 @@ __all__ = [
     "failing_line",
 ]
 
-# papermill adds two markdown cells with this tag to a notebook that failed: a banner at the
-# top and an anchor just before the failing cell. Neither is the user's.
-PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
-# papermill's parameter cell is in the executed notebook only, so it is not counted when cells
-# are numbered the way the user sees the source notebook.
-INJECTED_PARAMETERS_TAG = "injected-parameters"
-# nbclient lets cells with this tag raise; their error is expected, not a failure.
-RAISES_EXCEPTION_TAG = "raises-exception"
+# papermill adds two markdown cells tagged PAPERMILL_ERROR_TAG to a notebook that failed: a
+# banner at the top and an anchor just before the failing cell; neither is the user's. Its
+# parameter cell (INJECTED_PARAMETERS_TAG) is in the executed notebook only, so it is not
+# counted when cells are numbered the way the user sees the source notebook.
 
 _SCRAP_MIME = re.compile(r"application/scrapbook\.scrap\.(?P<encoder>[^+]+)\+json")
 _PAPERMILL_RECORD_MIME = "application/papermill.record+json"
@@ -212,15 +214,17 @@ class Cell:
     @property
     def error(self) -> Output | None:
         """The cell's error output, when it raised one that counts as a failure."""
-        if RAISES_EXCEPTION_TAG in self.tags:
+        if self.may_raise:
             return None
         for output in self.outputs:
-            # papermill does not count a clean sys.exit() as a failure; neither do we.
-            if output.kind == "error" and not (
-                output.ename == "SystemExit" and output.evalue in ("", "0")
-            ):
+            if output.kind == "error" and not is_clean_exit(output.ename, output.evalue):
                 return output
         return None
+
+    @property
+    def may_raise(self) -> bool:
+        """Its error is expected (a tag or nbval marker says so), not a failure."""
+        return rule_for(self.tags, self.source).may_raise
 
 
 def _merge_streams(outputs: Iterable[Output]) -> tuple[Output, ...]:
@@ -449,7 +453,7 @@ def _failed(cell: Cell, raw_cells: Any) -> bool:
         return False
     if cell.error is not None:
         return True
-    if RAISES_EXCEPTION_TAG in cell.tags or not isinstance(raw_cells, list):
+    if cell.may_raise or not isinstance(raw_cells, list):
         return False
     papermill = _mapping(_mapping(_mapping(raw_cells[cell.index]).get("metadata")).get("papermill"))
     return papermill.get("exception") is True
