@@ -7,16 +7,18 @@ unreadable input, always with one line on stderr that says what is wrong (no tra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import reprlib
 import sys
+import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._errors import NbScrapError
+from ._errors import NbScrapError, NotebookReadError
 
 __all__ = ["main"]
 
@@ -44,18 +46,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help and usage errors; a return value is easier to test
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     _tolerant(sys.stdout)
+    _tolerant(sys.stderr)
     try:
         status: int = args.run(args)
     except NbScrapError as exc:
-        sys.stderr.write(f"nbscrap {args.command}: error: {_one_line(str(exc))}\n")
-        return EXIT_USAGE
+        return _fail(args.command, "error", str(exc))
     except BrokenPipeError:
         # The reader went away (`nbscrap render x | head`): not an error worth a traceback.
         # Point stdout at devnull so that the interpreter's final flush does not fail again.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:
+        # Bad input is turned into NotebookReadError where it is read (see _reading); what
+        # still gets here is our bug. One line still, but saying so and naming the place, so
+        # that a report is actionable without asking for the traceback.
+        return _fail(
+            args.command, "internal error", f"{_described(exc)} ({_where(exc)}; please report)"
+        )
     return status
+
+
+def _fail(command: str, kind: str, message: str) -> int:
+    """The one line on stderr for a failure; whatever came from a file is made harmless."""
+    from .export.filters import sanitize
+
+    sys.stderr.write(f"nbscrap {command}: {kind}: {_one_line(sanitize(message))}\n")
+    return EXIT_USAGE
+
+
+#: What reading hostile input can raise past the reader's own checks: an integer too long to
+#: convert (ValueError), text that is no text (UnicodeError), nesting too deep (RecursionError),
+#: a file that vanished or is a folder (OSError), sizes beyond memory (MemoryError).
+_BAD_INPUT = (ValueError, RecursionError, OSError, MemoryError)
+
+
+@contextlib.contextmanager
+def _reading(path: str) -> Iterator[None]:
+    """Errors that the content of ``path`` caused become our one-line NotebookReadError."""
+    try:
+        yield
+    except NbScrapError:
+        raise
+    except BrokenPipeError:
+        raise  # our stdout, not the file
+    except _BAD_INPUT as exc:
+        raise NotebookReadError.from_reason(path, _described(exc)) from exc
+
+
+def _described(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost place in this package that the error passed through."""
+    package = Path(__file__).parent
+    place = "pytest_nbscrap"
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        file = Path(frame.f_code.co_filename)
+        if file.is_relative_to(package):
+            place = f"{file.relative_to(package.parent).as_posix()}:{line}"
+    return place
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -145,7 +198,6 @@ def use_color(choice: str, stream: Any = None) -> bool:
 def _render(args: argparse.Namespace) -> int:
     from .export import Document, StdoutWriter, default_exporter
 
-    document = Document.from_notebook(args.notebook)
     exporter = default_exporter(
         color=use_color(args.color),
         context=args.context,
@@ -153,7 +205,9 @@ def _render(args: argparse.Namespace) -> int:
         max_source_lines=args.max_source_lines or None,
         template=args.template,
     )
-    text, _ = exporter.from_document(document)
+    with _reading(args.notebook):
+        document = Document.from_notebook(args.notebook)
+        text, _ = exporter.from_document(document)
     StdoutWriter().write(text)
     return EXIT_FAILED if document.failure is not None else EXIT_OK
 
@@ -188,7 +242,9 @@ def _scrap_rows(paths: Sequence[str]) -> Iterator[dict[str, Any]]:
     from .export.filters import sanitize
 
     for path in paths:
-        notebooks = read_notebooks(path).values() if Path(path).is_dir() else [read_notebook(path)]
+        with _reading(path):
+            is_dir = Path(path).is_dir()
+            notebooks = read_notebooks(path).values() if is_dir else [read_notebook(path)]
         for notebook in notebooks:
             for scrap in notebook.scraps.values():
                 row: dict[str, Any] = {
