@@ -190,33 +190,65 @@ class PandasEncoder:
         import io
 
         import pandas as pd
+        import pyarrow.parquet as pq
 
         if not isinstance(data, str):
             raise TypeError(f"expected a base64 string, got {type(data).__name__}")
         raw = base64.b64decode(data, validate=True)
+        metadata = pq.read_schema(io.BytesIO(raw)).pandas_metadata or {}
+        _check_dtypes(metadata)  # before pandas and pyarrow act on them
         frame = pd.read_parquet(io.BytesIO(raw), engine="pyarrow")
-        return _restore_dtypes(frame, raw)
+        return _restore_dtypes(frame, metadata)
 
 
-def _restore_dtypes(frame: Any, raw: bytes) -> Any:
+# What a data type in the pandas metadata may cost per value. The file's author chooses those
+# types, and pyarrow and pandas convert to them (``astype``): a type of 2 GB per value in a
+# 1.6 KB file would be a 6 GB allocation. The widest a DataFrame really holds is 16 bytes
+# (complex128, longdouble).
+_MAX_ITEMSIZE = 16
+# The only types Parquet's timestamps are read back as; a datetime column is restored to one.
+_DATETIME_TYPES = frozenset(f"datetime64[{unit}]" for unit in ("s", "ms", "us", "ns"))
+
+
+def _check_dtypes(metadata: Any) -> None:
+    """Raises ValueError for a type in the pandas metadata that could size an allocation."""
+    import numpy as np
+
+    if not isinstance(metadata, dict):
+        raise ValueError("its pandas metadata is not an object")
+    for key in ("columns", "column_indexes"):
+        entries = metadata.get(key) or []
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ValueError(f"its pandas metadata {key!r} is not a list of objects")
+        for entry in entries:
+            for field in ("pandas_type", "numpy_type"):
+                wanted = entry.get(field)
+                try:
+                    dtype = np.dtype(wanted) if isinstance(wanted, str) else None
+                except (TypeError, ValueError, SyntaxError):
+                    continue  # not a numpy type: pandas' own (category, Int64, string)
+                if dtype is not None and (dtype.itemsize > _MAX_ITEMSIZE or dtype.kind == "V"):
+                    raise ValueError(
+                        f"its pandas metadata asks for data type {wanted[:100]!r} "
+                        f"({dtype.itemsize} bytes a value), which no DataFrame column holds"
+                    )
+
+
+def _restore_dtypes(frame: Any, metadata: dict[str, Any]) -> Any:
     """Gives back the dtypes Parquet cannot hold, from the pandas metadata stored beside it.
 
     Parquet has no seconds: ``datetime64[s]`` is read as ``[ms]``. It keeps categories of
     strings only: an empty categorical, or one of numbers, is read as plain values; it is
     restored when every category is among the values (as when pandas made the categories).
     """
-    import io
-
     import pandas as pd
-    import pyarrow.parquet as pq
 
-    metadata = pq.read_schema(io.BytesIO(raw)).pandas_metadata or {}
     for column in metadata.get("columns", []):
         name, kind, wanted = column.get("name"), column.get("pandas_type"), column.get("numpy_type")
         if not isinstance(name, str) or name not in frame.columns:
             continue
         values = frame[name]
-        if kind == "datetime" and isinstance(wanted, str) and str(values.dtype) != wanted:
+        if kind == "datetime" and wanted in _DATETIME_TYPES and str(values.dtype) != wanted:
             frame[name] = values.astype(wanted)
         elif kind == "categorical" and not isinstance(values.dtype, pd.CategoricalDtype):
             info = column.get("metadata") or {}

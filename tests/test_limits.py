@@ -1,0 +1,112 @@
+"""Hostile sizes: a small notebook never makes a reader allocate without a bound, never takes
+quadratic time, and one broken notebook never stops the others being collected.
+
+Time and memory bounds here are generous (ten to a hundred times what the fixed code needs) so
+that a loaded machine does not make them flaky; before the fixes the same inputs took minutes or
+gigabytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from helpers import code_cell, notebook
+
+from pytest_nbscrap._scraps import data_output
+
+# -- a scrap's pandas metadata never sizes an allocation ----------------------------------------
+
+
+def _parquet_asking_for(where: str, field: str, dtype: str) -> str:
+    """A three-row datetime frame whose pandas metadata names ``dtype`` for ``where``'s
+    ``field``: 1.6 KB of notebook that once asked ``astype`` for 3 x 2 GB."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    when = pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03"]).as_unit("s")
+    table = pa.Table.from_pandas(pd.DataFrame({"when": when}))
+    metadata = json.loads(table.schema.metadata[b"pandas"])
+    for entry in metadata[where]:
+        entry[field] = dtype
+    table = table.replace_schema_metadata({b"pandas": json.dumps(metadata).encode()})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _scrap_output(name: str, payload: Any, encoder: str) -> dict[str, Any]:
+    data, metadata = data_output(name, payload, encoder)
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+
+# Reads every scrap under a 1 GB address-space limit and prints what each gave, then the peak
+# resident memory: a MemoryError would show the allocation was attempted.
+_READ_UNDER_LIMIT = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+from pytest_nbscrap import read_notebook
+for name, scrap in read_notebook(sys.argv[1]).scraps.items():
+    try:
+        print(name, "ok", type(scrap.data).__name__, len(scrap.data))
+    except Exception as exc:
+        cause = type(exc.__cause__).__name__
+        print(name, "failed", type(exc).__name__, cause, str(exc).replace("\\n", " "))
+print("peak_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        ("columns", "numpy_type"),
+        ("column_indexes", "numpy_type"),
+        ("column_indexes", "pandas_type"),
+    ],
+)
+def test_a_scrap_asking_for_a_huge_dtype_fails_alone_quickly_in_bounded_memory(
+    tmp_path, where, field
+):
+    import pandas as pd
+
+    from pytest_nbscrap.encoders import PandasEncoder
+
+    good = PandasEncoder().encode(pd.DataFrame({"x": [1, 2, 3]}))
+    hostile = _parquet_asking_for(where, field, "V2000000000")
+    path = tmp_path / "bomb.ipynb"
+    cells = code_cell(
+        outputs=[_scrap_output("bomb", hostile, "pandas"), _scrap_output("good", good, "pandas")]
+    )
+    path.write_text(json.dumps(notebook(cells)))
+    assert path.stat().st_size < 8000
+
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_UNDER_LIMIT, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert lines["good"] == "ok DataFrame 3"
+    failed = lines["bomb"].split(" ", 3)
+    assert failed[:3] == ["failed", "ScrapDecodeError", "ValueError"], lines["bomb"]
+    assert "'V2000000000'" in failed[3]
+    assert int(lines["peak_mb"]) < 500
+
+
+def test_an_ordinary_datetime_frame_still_comes_back_with_its_seconds():
+    import pandas as pd
+
+    from pytest_nbscrap.encoders import PandasEncoder
+
+    encoder = PandasEncoder()
+    frame = pd.DataFrame({"when": pd.to_datetime(["2020-01-01"]).as_unit("s")})
+    back = encoder.decode(encoder.encode(frame))
+    assert str(back["when"].dtype) == "datetime64[s]"
