@@ -110,3 +110,66 @@ def test_an_ordinary_datetime_frame_still_comes_back_with_its_seconds():
     frame = pd.DataFrame({"when": pd.to_datetime(["2020-01-01"]).as_unit("s")})
     back = encoder.decode(encoder.encode(frame))
     assert str(back["when"].dtype) == "datetime64[s]"
+
+
+# -- every pattern run on notebook text is linear -----------------------------------------------
+
+_MEGABYTE_OF_OLD_FRAMES = "<ipython-input-1-ab> in <module>\n" * (1_000_000 // 33)
+
+
+def _seconds(function: Any, *args: Any) -> float:
+    import time
+
+    start = time.monotonic()
+    function(*args)
+    return time.monotonic() - start
+
+
+def test_rendering_a_megabyte_of_old_style_frames_takes_seconds_not_minutes():
+    # Every header used to scan the rest of the text for its "---->" line: 108 s for 1 MB.
+    from pytest_nbscrap.export import render_notebook
+    from pytest_nbscrap.export.model import failing_line
+
+    error = {"output_type": "error", "ename": "E", "evalue": "x"}
+    cell = code_cell("1/0", [{**error, "traceback": [_MEGABYTE_OF_OLD_FRAMES]}])
+    assert _seconds(failing_line, [_MEGABYTE_OF_OLD_FRAMES], 1) < 5
+    assert _seconds(render_notebook, notebook(cell)) < 5
+
+
+@pytest.mark.parametrize(
+    "traceback",
+    [
+        "Cell In[1], line " + "9" * 5000,
+        "Input In [1], in <cell line: " + "9" * 5000 + ">",
+        "<ipython-input-1-ab> in <module>\n----> " + "9" * 5000 + " f()",
+        "Cell In[" + "1" * 5000 + "], line 3",
+    ],
+)
+def test_a_line_number_of_five_thousand_digits_is_no_line(traceback):
+    from pytest_nbscrap.export.model import failing_line
+
+    assert failing_line([traceback], 1) is None
+    assert failing_line([traceback, "Cell In[1], line 2"], 1) == 2
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "\x1b[" + "0" * 1_000_000,  # a CSI that never ends
+        "\x1b" + " " * 1_000_000,  # an escape's intermediates that never end
+        "\x1b]" + "x" * 1_000_000,  # an OSC without its terminator
+        "\x1b[\x1b[" * 300_000,
+        "<ipython-input-" + "1" * 1_000_000,
+        "Cell In [" + "1" * 1_000_000,
+        "-" * 1_000_000 + "\n<ipython-input-1-ab> in <module>\n" + "-" * 1_000_000,
+    ],
+)
+def test_every_pattern_is_linear_on_hostile_text(hostile):
+    from pytest_nbscrap.export.filters import sanitize, strip_ansi
+    from pytest_nbscrap.export.model import Output, failing_line
+
+    assert _seconds(sanitize, hostile) < 5
+    assert _seconds(strip_ansi, hostile) < 5
+    assert _seconds(failing_line, [hostile], 1) < 5
+    rich = {"output_type": "display_data", "data": {"text/plain": "<" + hostile, "text/html": ""}}
+    assert _seconds(Output.from_node, rich) < 5

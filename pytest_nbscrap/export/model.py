@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -52,15 +52,18 @@ _DEFAULT_REPR = re.compile(r"<[\w.]+ object(?: at 0x[0-9a-f]+)?>")
 
 # How IPython names the frame of the cell itself, newest format first:
 # IPython >= 8.5 "Cell In[5], line 4"; 8.0-8.4 "Input In [5], in <cell line: 4>()";
-# older "<ipython-input-5-0123abcd> in <module>" followed by the "----> 4 ..." arrow line.
+# older "<ipython-input-5-0123abcd> in <module>" followed, lines later, by the "----> 4 ..."
+# arrow line. Tracebacks come from the notebook: every pattern starts with a literal and has
+# no nested or lazy repetition, so a search is linear in the text; the old format's two lines
+# are paired by a walk over the lines, not by a pattern spanning them (that was quadratic).
 _CELL_FRAMES = (
     re.compile(r"Cell In ?\[(?P<count>\d*)\], line (?P<line>\d+)"),
     re.compile(r"Input In ?\[(?P<count>\d*)\], in <cell line: (?P<line>\d+)>"),
-    re.compile(
-        r"<ipython-input-(?P<count>\d+)-[0-9a-f]+> in <module>[^\n]*\n"
-        r"(?:[^\n]*\n)*?-+> ?(?P<line>\d+)"
-    ),
 )
+_OLD_CELL_FRAME = re.compile(r"<ipython-input-(?P<count>\d+)-[0-9a-f]+> in <module>")
+_OLD_ARROW = re.compile(r"-+> ?(?P<line>\d+)")  # matched at a line's start only
+# A number longer than this is no line or execution count; int() of 5,000 digits even raises.
+_MAX_DIGITS = 9
 
 
 def _text(value: Any) -> str:
@@ -92,10 +95,33 @@ def failing_line(traceback: Sequence[str], execution_count: int | None) -> int |
     """
     plain = strip_ansi("\n".join(traceback))
     for pattern in _CELL_FRAMES:
-        for match in pattern.finditer(plain):
-            count = match.group("count")
-            if execution_count is None or not count or int(count) == execution_count:
-                return int(match.group("line"))
+        frames = ((match.group("count"), match.group("line")) for match in pattern.finditer(plain))
+        found = _own_frame(frames, execution_count)
+        if found is not None:
+            return found
+    return _own_frame(_old_frames(plain), execution_count)
+
+
+def _old_frames(plain: str) -> Iterator[tuple[str, str]]:
+    """(count, line) of each old-style frame: a header, then the first arrow line after it."""
+    count: str | None = None
+    for line in plain.split("\n"):
+        arrow = _OLD_ARROW.match(line) if count is not None else None
+        if count is not None and arrow is not None:
+            yield count, arrow.group("line")
+            count = None
+            continue
+        header = _OLD_CELL_FRAME.search(line) if count is None else None
+        if header is not None:
+            count = header.group("count")
+
+
+def _own_frame(frames: Iterable[tuple[str, str]], execution_count: int | None) -> int | None:
+    for count, line in frames:
+        if len(count) > _MAX_DIGITS or len(line) > _MAX_DIGITS:
+            continue
+        if execution_count is None or not count or int(count) == execution_count:
+            return int(line)
     return None
 
 
