@@ -317,6 +317,17 @@ class CellExecutionError(ExecutionError):
             f"{facts['path']}: {cls._cell_label(facts)} {raised}; {cls._saved(facts)}", **facts
         )
 
+    @classmethod
+    def from_lost_output(cls, facts: dict[str, Any], waited: float) -> CellExecutionError:
+        """The kernel finished the cell, but the rest of its output never arrived: the run
+        fails rather than pass on part of it (a stale scrap, a cut-off stream)."""
+        return cls(
+            f"{facts['path']}: the output of {cls._cell_label(facts)} was lost: the kernel "
+            f"finished the cell, but the rest of its output did not arrive within {waited:g} s; "
+            f"{cls._saved(facts)}",
+            **facts,
+        )
+
     @staticmethod
     def _cell_label(facts: dict[str, Any]) -> str:
         number, count = facts["cell_number"], facts["execution_count"]

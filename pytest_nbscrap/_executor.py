@@ -13,8 +13,11 @@ jupyter_client; ``import pytest_nbscrap`` loads none of them.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+import math
 import os
+import threading
 import uuid
 import warnings
 from collections.abc import Callable, Coroutine, Mapping
@@ -84,6 +87,18 @@ STARTUP_TIMEOUT = 60.0
 
 # nbclient reports a timed-out cell as an error with this name (its ``error_on_timeout``).
 _TIMEOUT_ENAME = "pytest_nbscrap.CellTimeout"
+# A cell whose output never completed, in the kept notebook and the error.
+_LOST_ENAME = "OutputLost"
+
+OUTPUT_WAIT = 600.0
+"""Seconds a cell's output may take to arrive after the kernel's reply, when the cell has no
+time limit (with one, it gets that long): the run ends only once the kernel says the cell is
+done on IOPub (its idle status). A loaded machine reading a big output takes its time; only
+output that never completes fails, as lost."""
+
+# What nbclient waits for the rest of a timed-out cell's output, after the interrupt: that
+# cell fails anyway, and a kernel deaf to interrupts must not hold the report for long.
+_AFTER_INTERRUPT = 4
 
 CHECKPOINT_FIRST = 1.0
 CHECKPOINT_MAX = 30.0
@@ -442,13 +457,14 @@ def _notebook_complete(nb: NotebookNode) -> None:
 class _Failure:
     """What went wrong in which cell, captured while the kernel could still be asked."""
 
-    kind: Literal["error", "timeout", "died"]
+    kind: Literal["error", "timeout", "died", "lost"]
     executed_index: int
     ename: str
     evalue: str
     traceback: tuple[str, ...]
     exit_code: int | None = None
     kernel_output: str = ""
+    waited: int = 0  # for "lost": seconds the rest of the output was waited for
 
 
 async def start_kernel(kernel_name: str, cwd: str) -> KernelHandle:
@@ -493,7 +509,8 @@ async def _execute(plan: _Plan, kernels: KernelSource | None = None) -> Notebook
     nb = plan.nb
     _notebook_start(nb)
     failure: _Failure | None = None
-    saver = None if plan.output_path is None else asyncio.ensure_future(_checkpoints(plan))
+    writer = None if plan.output_path is None else _Writer(plan.output_path)
+    saver = None if writer is None else asyncio.ensure_future(_checkpoints(nb, writer))
     kept = False
 
     def keep() -> None:
@@ -503,10 +520,10 @@ async def _execute(plan: _Plan, kernels: KernelSource | None = None) -> Notebook
             return
         kept = True
         if saver is not None:
-            saver.cancel()  # it writes only between sleeps: no write can follow this
+            saver.cancel()
         _notebook_complete(nb)
-        if plan.output_path is not None:
-            _write_atomically(nb, plan.output_path)
+        if writer is not None:
+            writer.final(nb)
 
     try:
         failure = await _run_on_kernel(plan, kernels or DirectKernels(start_kernel), keep)
@@ -518,13 +535,46 @@ async def _execute(plan: _Plan, kernels: KernelSource | None = None) -> Notebook
     return notebook
 
 
-async def _checkpoints(plan: _Plan) -> None:
+class _Writer:
+    """Writes one run's notebook to ``target``: checkpoints now and then, the final one once.
+
+    A checkpoint is serialized in a thread (nbformat validates and dumps the whole notebook:
+    seconds for a big one, which on the event loop would stop the reading of the kernel's
+    output), from a snapshot taken on the loop, where nothing changes the notebook meanwhile.
+    Once the final notebook is written, no checkpoint still in flight may replace it.
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def checkpoint(self, snapshot: NotebookNode) -> None:
+        """In a worker thread: writes ``snapshot`` unless the final notebook is written."""
+        text = nbformat.writes(snapshot)
+        with self._lock:
+            if not self._closed:
+                _write_atomically(text, self.target)
+
+    def final(self, nb: NotebookNode) -> None:
+        text = nbformat.writes(nb)
+        with self._lock:
+            self._closed = True
+            _write_atomically(text, self.target)
+
+
+async def _checkpoints(nb: NotebookNode, writer: _Writer) -> None:
     """Writes the notebook as it stands, now and then, until cancelled (see CHECKPOINT_FIRST)."""
-    assert plan.output_path is not None
     delay = CHECKPOINT_FIRST
     while True:
         await asyncio.sleep(delay)
-        _write_atomically(plan.nb, plan.output_path)
+        # A structural copy: the strings (the bulk of a big notebook) are shared, not copied.
+        snapshot = copy.deepcopy(nb)
+        try:
+            await asyncio.to_thread(writer.checkpoint, snapshot)
+        except OSError as exc:  # a full disk: the final write says so, with the run's result
+            log.warning("checkpoint of %s not written: %s", writer.target, exc)
+            return
         delay = min(delay * 2, CHECKPOINT_MAX)
 
 
@@ -565,14 +615,47 @@ async def _run_on_kernel(
     return failure
 
 
-def _client(plan: _Plan, handle: KernelHandle, replies: list[dict[str, Any]]) -> NotebookClient:
+class _Client(NotebookClient):
+    """nbclient's client, told when a cell's time limit ran out.
+
+    After each execute reply nbclient waits ``iopub_timeout`` for the rest of the cell's
+    output, up to the kernel's idle status; we make that wait long and an error (never "log
+    and move on" with part of the output), except after a timeout's interrupt, when the
+    cell fails anyway: then the old short wait, best effort.
+    """
+
+    timed_out = False
+
+    async def _async_handle_timeout(
+        self, timeout: int, cell: NotebookNode | None = None
+    ) -> dict[str, Any] | None:
+        self.timed_out = True
+        self.iopub_timeout = _AFTER_INTERRUPT
+        self.raise_on_iopub_timeout = False
+        reply: dict[str, Any] | None = await super()._async_handle_timeout(timeout, cell)
+        return reply
+
+    def expect_cell(self, limit: float | None) -> None:
+        """Before each cell: its output may take as long as the cell may (OUTPUT_WAIT when
+        it has no limit) to arrive after the reply; if it does not, that is an error."""
+        self.timed_out = False
+        self.iopub_timeout = _output_wait(limit)
+        self.raise_on_iopub_timeout = True
+
+
+def _output_wait(limit: float | None) -> int:
+    # nbclient's iopub_timeout takes whole seconds.
+    return math.ceil(limit if limit is not None else OUTPUT_WAIT)
+
+
+def _client(plan: _Plan, handle: KernelHandle, replies: list[dict[str, Any]]) -> _Client:
     """nbclient's client on our kernel; each cell's execute_reply is appended to ``replies``."""
     limit = plan.timeout
 
     def keep_reply(*, execute_reply: dict[str, Any], **_: Any) -> None:
         replies.append(execute_reply)
 
-    client = NotebookClient(
+    client = _Client(
         plan.nb,
         km=handle.manager,
         kernel_name=plan.kernel_name,
@@ -610,6 +693,7 @@ async def _run_cells(plan: _Plan, handle: KernelHandle) -> _Failure | None:
         # kernel's queue (stop_on_error). Whatever nbclient allows, the reply is judged below.
         client.allow_errors = may_raise
         replies.clear()
+        client.expect_cell(plan.timeout)
         _cell_start(cell)
         try:
             count = client.code_cells_executed + 1
@@ -622,7 +706,9 @@ async def _run_cells(plan: _Plan, handle: KernelHandle) -> _Failure | None:
                 return None  # sys.exit(0) ends a notebook early, successfully (papermill's rule)
             return _failed(plan, cell, _cell_error(cell, index, exc))
         except NbclientTimeoutError:
-            return _failed(plan, cell, _timeout(cell, index))
+            if client.timed_out:
+                return _failed(plan, cell, _timeout(cell, index))
+            return _failed(plan, cell, _lost(index, _output_wait(plan.timeout)))
         except (DeadKernelError, asyncio.CancelledError) as exc:
             _cell_failed(plan.nb, cell)
             if isinstance(exc, asyncio.CancelledError) or _cancelling():
@@ -647,6 +733,8 @@ def _failed(plan: _Plan, cell: NotebookNode, failure: _Failure) -> _Failure:
         # Said in the kept notebook too: the interrupt's KeyboardInterrupt alone reads as if
         # someone had pressed Ctrl-C.
         _note_error(cell, failure.ename, _timed_out(plan))
+    elif failure.kind == "lost":
+        _note_error(cell, failure.ename, failure.evalue)  # its outputs would read as complete
     return failure
 
 
@@ -729,6 +817,14 @@ def _timeout(cell: NotebookNode, index: int) -> _Failure:
     return _Failure("timeout", index, CellTimeoutError.__name__, "", traceback)
 
 
+def _lost(index: int, waited: int) -> _Failure:
+    evalue = (
+        f"the kernel finished this cell, but the rest of its output did not arrive within "
+        f"{waited} s; the outputs kept are incomplete"
+    )
+    return _Failure("lost", index, _LOST_ENAME, evalue, (), waited=waited)
+
+
 def _death(handle: KernelHandle, index: int) -> _Failure:
     said = handle.output()
     code = handle.exit_code()
@@ -748,9 +844,8 @@ def _plain(nb: NotebookNode) -> dict[str, Any]:
     return copied
 
 
-def _write_atomically(nb: NotebookNode, target: Path) -> None:
-    """Writes ``nb`` so that ``target`` is never seen half-written."""
-    text = nbformat.writes(nb)
+def _write_atomically(text: str, target: Path) -> None:
+    """Writes ``text`` so that ``target`` is never seen half-written."""
     target.parent.mkdir(parents=True, exist_ok=True)
     # Same folder, so os.replace is a rename; "x" mode honours the umask, unlike mkstemp.
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
@@ -784,4 +879,6 @@ def _error(plan: _Plan, notebook: Notebook, failure: _Failure) -> CellExecutionE
         return CellTimeoutError.from_timeout(facts, plan.timeout, plan.timeout_set_by)
     if failure.kind == "died":
         return KernelDiedError.from_death(facts, failure.exit_code, failure.kernel_output)
+    if failure.kind == "lost":
+        return CellExecutionError.from_lost_output(facts, failure.waited)
     return CellExecutionError.from_facts(facts)
