@@ -24,7 +24,7 @@ from ._errors import (
     UsageError,
 )
 from ._params import metadata_param_sets, param_ids
-from ._reader import Notebook
+from ._reader import read_metadata
 from ._runs import Runner, RunSpec
 from ._settings import Settings
 
@@ -52,7 +52,8 @@ class NotebookFile(pytest.File):
     def collect(self) -> Iterator[NotebookItem]:
         settings = self.config.stash[settings_key]
         try:
-            options = _nbscrap_metadata(Notebook.from_path(self.path), str(self.path))
+            options = _nbscrap_metadata(read_metadata(self.path), str(self.path))
+            marks = _metadata_marks(options, str(self.path))
             sets = (
                 metadata_param_sets(options["params"], where=str(self.path))
                 if "params" in options
@@ -71,32 +72,56 @@ class NotebookFile(pytest.File):
             name = f"{self.path.stem}[{id_}]" if params else self.path.stem
             spec = RunSpec(self.path, params, kernel, timeout, kernel_by=kernel_by)
             item = NotebookItem.from_parent(self, name=name, spec=spec)
-            _apply_metadata_markers(item, options)
+            for mark in marks:
+                item.add_marker(mark)
             yield item
 
 
-def _nbscrap_metadata(notebook: Notebook, where: str) -> Mapping[str, Any]:
-    options = notebook.metadata.get("nbscrap", {})
+def _nbscrap_metadata(metadata: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    options = metadata.get("nbscrap", {})
     if not isinstance(options, Mapping):
-        raise UsageError(f"{where}: metadata.nbscrap must be an object")
+        raise UsageError(f"{where}: metadata.nbscrap must be an object", path=where)
     unknown = set(options) - {"params", "timeout", "kernel", "skip", "xfail", "markers"}
     if unknown:
         raise UsageError(
             f"{where}: unknown key(s) in metadata.nbscrap: {', '.join(sorted(unknown))}; "
-            "known: params, timeout, kernel, skip, xfail, markers"
+            "known: params, timeout, kernel, skip, xfail, markers",
+            path=where,
         )
     return options
 
 
-def _apply_metadata_markers(item: pytest.Item, options: Mapping[str, Any]) -> None:
+def _metadata_marks(options: Mapping[str, Any], where: str) -> list[pytest.MarkDecorator]:
+    """The marks ``metadata.nbscrap`` asks for; a bad one is a :class:`UsageError` of this
+    notebook alone, raised at collection, so its item fails and the others still run."""
     from .export.filters import sanitize  # reasons are printed, and come from the notebook
 
+    marks = []
     if options.get("skip"):
-        item.add_marker(pytest.mark.skip(reason=sanitize(str(options["skip"]))))
+        marks.append(pytest.mark.skip(reason=sanitize(str(options["skip"]))))
     if options.get("xfail"):
-        item.add_marker(pytest.mark.xfail(reason=sanitize(str(options["xfail"]))))
-    for name in options.get("markers", []):
-        item.add_marker(sanitize(str(name)))
+        marks.append(pytest.mark.xfail(reason=sanitize(str(options["xfail"]))))
+    names = options.get("markers", [])
+    # A lone string is refused, not split: "slow" would be the markers s, l, o and w.
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise UsageError(
+            f'{where}: metadata.nbscrap.markers must be a list of marker names, like ["slow"]',
+            path=where,
+        )
+    for name in names:
+        # pytest.mark refuses names starting with "_"; -m can select identifiers only.
+        if not name.isidentifier() or name.startswith("_"):
+            raise UsageError(
+                f"{where}: metadata.nbscrap.markers: {name[:100]!r} is not a marker name "
+                "(a Python identifier not starting with '_')",
+                path=where,
+            )
+        try:
+            marks.append(getattr(pytest.mark, name))
+        except pytest.fail.Exception as refused:  # --strict-markers and an unregistered name
+            message = f"{where}: metadata.nbscrap.markers: {refused.msg}"
+            raise UsageError(message, path=where) from None
+    return marks
 
 
 class NotebookItem(pytest.Item):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from copy import deepcopy
 from functools import cached_property
@@ -215,6 +216,22 @@ class Notebook:
 def _read_file(path: PathLike) -> dict[str, Any]:
     """The checked notebook dict in ``path``; every problem is one :class:`NotebookReadError`."""
     where = os.fspath(path)
+    return _checked(_parsed(path, where), where)
+
+
+def read_metadata(path: PathLike) -> dict[str, Any]:
+    """The notebook-level ``metadata`` of the notebook in ``path``, checked as a read checks it.
+
+    What collection needs. The json module cannot skip the cells (nbformat writes them before
+    the metadata), so the whole file is parsed once; its cells are checked but not rejoined,
+    and nothing but the metadata outlives this call.
+    """
+    where = os.fspath(path)
+    metadata: dict[str, Any] = _checked(_parsed(path, where), where, normalise=False)["metadata"]
+    return metadata
+
+
+def _parsed(path: PathLike, where: str) -> Any:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -237,7 +254,13 @@ def _read_file(path: PathLike) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise NotebookReadError.from_reason(where, "not valid JSON: nested too deep") from None
-    return _checked(node, where)
+    except ValueError:
+        # Python refuses to convert longer integers (their conversion is quadratic); nothing
+        # in a notebook needs one, so such a file is refused whole rather than half-read.
+        raise NotebookReadError.from_reason(
+            where, f"it holds a number of more than {sys.get_int_max_str_digits()} digits"
+        ) from None
+    return node
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
@@ -252,8 +275,9 @@ def _duration(cell: Mapping[str, Any]) -> float | None:
     return float(duration) if isinstance(duration, (int, float)) else 0.0
 
 
-def _checked(node: Any, where: str) -> dict[str, Any]:
-    """Checks the structure every reader relies on, and rejoins split text as nbformat does."""
+def _checked(node: Any, where: str, *, normalise: bool = True) -> dict[str, Any]:
+    """Checks the structure every reader relies on, and (``normalise``) rejoins split text as
+    nbformat does."""
     if not isinstance(node, dict):
         raise NotebookReadError.from_reason(
             where, f"not a notebook: the top level is a JSON {type(node).__name__}, not an object"
@@ -278,13 +302,24 @@ def _checked(node: Any, where: str) -> dict[str, Any]:
     if not isinstance(cells, list):
         raise NotebookReadError.from_reason(where, "not a notebook: 'cells' is not a list")
     for index, cell in enumerate(cells):
-        _check_cell(cell, f"cells[{index}]", where)
+        _check_cell(cell, f"cells[{index}]", where, normalise)
     return node
 
 
-def _check_cell(cell: Any, at: str, where: str) -> None:
+def _check_cell(cell: Any, at: str, where: str, normalise: bool) -> None:
     def bad(what: str) -> NotebookReadError:
         return NotebookReadError.from_reason(where, f"not a notebook: {at}{what}")
+
+    def text(container: dict[str, Any], key: str, what: str, default: Any = None) -> None:
+        value = container.get(key, default)
+        if isinstance(value, str):
+            if normalise:
+                container[key] = value  # a missing source becomes ""
+            return
+        if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
+            raise bad(f"{what} is not text")
+        if normalise:
+            container[key] = "".join(value)
 
     if not isinstance(cell, dict):
         raise bad(" is not an object")
@@ -292,7 +327,7 @@ def _check_cell(cell: Any, at: str, where: str) -> None:
         raise bad(" has no 'cell_type'")
     if not isinstance(cell.setdefault("metadata", {}), dict):
         raise bad(".metadata is not an object")
-    cell["source"] = _joined(cell.get("source", ""), bad, ".source")
+    text(cell, "source", ".source", "")
     outputs = cell.get("outputs")
     if outputs is None:
         return
@@ -302,20 +337,12 @@ def _check_cell(cell: Any, at: str, where: str) -> None:
         if not isinstance(output, dict) or not isinstance(output.get("output_type"), str):
             raise bad(f".outputs[{index}] is not an output")
         if "text" in output:
-            output["text"] = _joined(output["text"], bad, f".outputs[{index}].text")
+            text(output, "text", f".outputs[{index}].text")
         data = output.get("data")
         if isinstance(data, dict):
             for mime, value in data.items():
                 if isinstance(value, list) and not _is_json_mime(mime):
-                    data[mime] = _joined(value, bad, f".outputs[{index}].data")
-
-
-def _joined(value: Any, bad: Any, what: str) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(isinstance(line, str) for line in value):
-        return "".join(value)
-    raise bad(f"{what} is not text")
+                    text(data, mime, f".outputs[{index}].data")
 
 
 def _is_json_mime(mime: str) -> bool:

@@ -106,8 +106,10 @@ class JsonEncoder:
         if isinstance(data, str):
             try:
                 return json.loads(data)
-            except ValueError:
+            except json.JSONDecodeError:
                 return data  # a plain string glued by scrapbook with encoder="json"
+            # Other ValueErrors (a number of more than 4,300 digits) are JSON this reader
+            # refuses: the scrap fails alone rather than coming back as its text.
         return data
 
 

@@ -13,6 +13,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -173,3 +174,88 @@ def test_every_pattern_is_linear_on_hostile_text(hostile):
     assert _seconds(failing_line, [hostile], 1) < 5
     rich = {"output_type": "display_data", "data": {"text/plain": "<" + hostile, "text/html": ""}}
     assert _seconds(Output.from_node, rich) < 5
+
+
+# -- one notebook never stops the others being collected ---------------------------------------
+
+_HUGE_INT = "9" * 5000
+
+
+def _plain_notebook(path: Path, source: str, **nbscrap: Any) -> None:
+    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    metadata: dict[str, Any] = {"kernelspec": kernelspec}
+    if nbscrap:
+        metadata["nbscrap"] = nbscrap
+    node = notebook(code_cell(source, execution_count=None), **metadata)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(node))
+
+
+def test_reading_a_notebook_with_a_huge_integer_is_one_error_naming_it(tmp_path):
+    from pytest_nbscrap import NotebookReadError, read_notebook
+    from pytest_nbscrap._reader import read_metadata
+
+    path = tmp_path / "huge.ipynb"
+    path.write_text(json.dumps(notebook(code_cell("x = 1"))).replace('"cells"', '"n": 1, "cells"'))
+    path.write_text(path.read_text().replace('"n": 1', f'"n": {_HUGE_INT}'))
+    for read in (read_notebook, read_metadata):
+        with pytest.raises(NotebookReadError, match="more than 4300 digits") as caught:
+            read(path)
+        assert caught.value.path == str(path)
+
+
+def test_a_json_scrap_holding_a_huge_integer_fails_alone():
+    from pytest_nbscrap import ScrapDecodeError, read_notebook
+
+    outputs = [_scrap_output("huge", f"[{_HUGE_INT}]", "json"), _scrap_output("fine", 1, "json")]
+    scraps = read_notebook(notebook(code_cell(outputs=outputs))).scraps
+    assert scraps["fine"].data == 1
+    with pytest.raises(ScrapDecodeError, match="'huge'"):
+        _ = scraps["huge"].data
+
+
+def test_collection_reads_the_metadata_and_keeps_no_cells(tmp_path):
+    from pytest_nbscrap._reader import read_metadata
+
+    path = tmp_path / "nb.ipynb"
+    _plain_notebook(path, "x = 1", markers=["slow"])
+    assert read_metadata(path) == {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "nbscrap": {"markers": ["slow"]},
+    }
+
+
+@pytest.mark.kernel
+def test_one_bad_notebook_fails_alone_and_the_others_are_collected_and_run(pytester):
+    nbs = pytester.path / "nbs"
+    _plain_notebook(nbs / "a_good.ipynb", "x = 1")
+    _plain_notebook(nbs / "huge.ipynb", "x = 1")
+    huge = nbs / "huge.ipynb"
+    huge.write_text(
+        huge.read_text().replace('"nbformat_minor": 5', f'"n": {_HUGE_INT}, "nbformat_minor": 5')
+    )
+    _plain_notebook(nbs / "underscore.ipynb", "x = 1", markers=["_x"])
+    _plain_notebook(nbs / "number.ipynb", "x = 1", markers=5)
+    _plain_notebook(nbs / "string.ipynb", "x = 1", markers="slow")
+    _plain_notebook(nbs / "unregistered.ipynb", "x = 1", markers=["nosuchmarker"])
+    _plain_notebook(nbs / "z_good.ipynb", "x = 1", markers=["slowish"])
+    pytester.makeini("[pytest]\nmarkers =\n    slowish: slow notebooks\n")
+
+    result = pytester.runpytest_subprocess("--nbscrap", "nbs", "--strict-markers", "-rf")
+    result.assert_outcomes(passed=2, failed=5)
+    result.stdout.fnmatch_lines_random(
+        [
+            "FAILED nbs/huge.ipynb::huge - NotebookReadError: it holds*",
+            "FAILED nbs/underscore.ipynb::underscore - UsageError: metadata.nbscrap.ma*",
+            "FAILED nbs/number.ipynb::number - UsageError: metadata.nbscrap.ma*",
+            "FAILED nbs/string.ipynb::string - UsageError: metadata.nbscrap.ma*",
+            "FAILED nbs/unregistered.ipynb::unregistered - UsageError: metadata.nbscrap.ma*",
+            "*huge.ipynb: it holds a number of more than 4300 digits",
+            "*underscore.ipynb: metadata.nbscrap.markers: '_x' is not a marker name *",
+            '*number.ipynb: metadata.nbscrap.markers must be a list of marker names, like ?"slow"?',
+            '*string.ipynb: metadata.nbscrap.markers must be a list of marker names, like ?"slow"?',
+            "*unregistered.ipynb: *'nosuchmarker' not found in `markers` configuration option",
+        ]
+    )
+    assert "INTERNALERROR" not in result.stdout.str()
+    assert "error during collection" not in result.stdout.str()
