@@ -95,23 +95,39 @@ def is_clean_exit(ename: object, evalue: object) -> bool:
 
 @dataclass(frozen=True)
 class ExecutionSettings:
-    """nbmake's per-notebook settings, ``metadata.execution``: ``timeout`` seconds per cell
-    (None: no limit) and ``allow_errors`` (every cell may raise, as nbclient's option)."""
+    """What a run takes from a notebook's metadata, checked: the per-cell ``timeout`` (the
+    stricter of nbmake's ``metadata.execution.timeout`` and our ``metadata.nbscrap.timeout``;
+    None: no limit of its own), named by ``timeout_key``, and nbmake's ``allow_errors`` (every
+    cell may raise, as nbclient's option)."""
 
     timeout: float | None = None
     allow_errors: bool = False
+    timeout_key: str | None = None
 
     @classmethod
-    def from_metadata(cls, path: str, metadata: Mapping[str, Any]) -> ExecutionSettings:
-        """Reads ``metadata.execution``; a malformed value is a NotebookReadError naming it."""
+    def from_metadata(
+        cls, path: str, metadata: Mapping[str, Any], cells: Iterable[Any] = ()
+    ) -> ExecutionSettings:
+        """Reads and checks the metadata a run uses (and the tags of ``cells``); a malformed
+        value is a NotebookReadError naming it, raised before anything else reads it."""
+        _check_shapes(path, metadata, cells)
         execution = metadata.get("execution")
-        if execution is None:
-            return cls()
-        if not isinstance(execution, Mapping):
+        if execution is not None and not isinstance(execution, Mapping):
             raise NotebookReadError.from_reason(
                 path, f"metadata.execution must be an object, not {_shown(execution)}"
             )
-        return cls(_timeout(path, execution.get("timeout")), _flag(path, execution))
+        execution = execution or {}
+        nbscrap = metadata.get("nbscrap") or {}
+        limits = [
+            (limit, key)
+            for key, value in (
+                ("metadata.execution.timeout", execution.get("timeout")),
+                ("metadata.nbscrap.timeout", nbscrap.get("timeout")),
+            )
+            if (limit := _timeout(path, key, value)) is not None
+        ]
+        timeout, key = min(limits, default=(None, None))
+        return cls(timeout, _flag(path, execution), key)
 
     def limit(self, given: float | None) -> float | None:
         """The per-cell limit with ``given`` (None or <= 0: none): the stricter one wins."""
@@ -119,19 +135,57 @@ class ExecutionSettings:
         return min(limits, default=None)
 
 
+# Metadata fields a run reads, and the JSON type each must have when present.
+_OBJECTS = ("kernelspec", "language_info", "papermill", "nbscrap")
+_STRINGS = (("kernelspec", "name"), ("kernelspec", "language"), ("language_info", "name"))
+
+
+def _check_shapes(path: str, metadata: Mapping[str, Any], cells: Iterable[Any]) -> None:
+    for key in _OBJECTS:
+        value = metadata.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            raise NotebookReadError.from_reason(
+                path, f"metadata.{key} must be an object, not {_shown(value)}"
+            )
+    for outer, inner in (*_STRINGS, ("nbscrap", "kernel")):
+        value = (metadata.get(outer) or {}).get(inner)
+        if value is not None and not isinstance(value, str):
+            raise NotebookReadError.from_reason(
+                path, f"metadata.{outer}.{inner} must be a string, not {_shown(value)}"
+            )
+    for number, cell in enumerate(cells, start=1):
+        cell_metadata = cell.get("metadata") if isinstance(cell, Mapping) else None
+        tags = cell_metadata.get("tags") if isinstance(cell_metadata, Mapping) else None
+        if tags is not None and not (
+            isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)
+        ):
+            raise NotebookReadError.from_reason(
+                path, f"cell {number}: metadata.tags must be a list of strings, not {_shown(tags)}"
+            )
+
+
 def _shown(value: object) -> str:
-    return f"{value!r} ({type(value).__name__})"
+    try:
+        shown = repr(value)
+    except ValueError:  # an int too long for str()
+        shown = "a huge number"
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return f"{shown} ({type(value).__name__})"
 
 
-def _timeout(path: str, value: object) -> float | None:
+def _timeout(path: str, key: str, value: object) -> float | None:
     if value is None:
         return None
     # bool is an int in Python, never a number of seconds in a notebook.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
         raise NotebookReadError.from_reason(
-            path, f"metadata.execution.timeout must be a number of seconds, not {_shown(value)}"
+            path, f"{key} must be a number of seconds, not {_shown(value)}"
         )
-    # nbclient's rule: zero or less is no limit.
+    # nbclient's rule: zero or less is no limit (of the notebook's own: a caller's still holds).
     return float(value) if value > 0 else None
 
 

@@ -202,6 +202,17 @@ class ExecutionError(NbScrapError):
             kernel_output=kernel_output,
         )
 
+    @classmethod
+    def from_unsaved(cls, path: str, output_path: str, reason: str) -> ExecutionError:
+        """The notebook ran, but the executed notebook could not be written."""
+        return cls(
+            f"{path}: the notebook ran, but the executed notebook could not be saved to "
+            f"{output_path}: {reason}",
+            path=path,
+            output_path=output_path,
+            reason=reason,
+        )
+
     @staticmethod
     def _last_line(text: str) -> str:
         lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -220,7 +231,10 @@ class ParameterError(ExecutionError, UsageError):
 
     @classmethod
     def from_value(cls, path: str, name: str, value: object, reason: str) -> ParameterError:
-        shown = repr(value)
+        try:
+            shown = repr(value)
+        except (ValueError, RecursionError):  # an int too long for str(), a value too deep
+            shown = f"<{type(value).__name__} that repr() cannot show>"
         if len(shown) > 80:
             shown = shown[:77] + "..."
         return cls(
@@ -289,8 +303,10 @@ class CellExecutionError(ExecutionError):
         ename: str,
         evalue: str,
         traceback: Iterable[str],
+        save_error: str | None = None,
     ) -> dict[str, Any]:
-        """The details every cell failure carries; pass them to a ``from_*`` method."""
+        """The details every cell failure carries; pass them to a ``from_*`` method.
+        ``save_error``: why the executed notebook could not be written, if it could not."""
         import re
 
         lines = list(traceback)
@@ -307,6 +323,7 @@ class CellExecutionError(ExecutionError):
             "evalue": evalue,
             "traceback": lines,
             "plain_traceback": re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]", "", "\n".join(lines)),
+            "save_error": save_error,
         }
 
     @classmethod
@@ -338,6 +355,11 @@ class CellExecutionError(ExecutionError):
     def _saved(facts: dict[str, Any]) -> str:
         if facts["output_path"] is None:
             return "the executed notebook was not saved (pass output_path to keep it)"
+        if facts.get("save_error"):
+            return (
+                f"the executed notebook could not be saved to {facts['output_path']}: "
+                f"{facts['save_error']}"
+            )
         return f"executed notebook: {facts['output_path']}"
 
     @staticmethod

@@ -226,8 +226,12 @@ class _Plan:
     ) -> _Plan:
         shown = os.fspath(path)
         source = Path(path).absolute()
-        nb = _papermill_node(read_notebook(path))
-        settings = ExecutionSettings.from_metadata(shown, nb.metadata)
+        notebook = read_notebook(path)
+        # Checked first: everything below reads this metadata as the shapes checked here.
+        settings = ExecutionSettings.from_metadata(
+            shown, notebook.metadata, notebook.node.get("cells", ())
+        )
+        nb = _papermill_node(notebook)
         output = _output_target(shown, source, output_path)
         workdir = _working_directory(shown, source, cwd)
         origins = _drop_error_markers(nb)
@@ -239,9 +243,13 @@ class _Plan:
             _warn_unknown(shown, nb, origins, values, language=language, stacklevel=stacklevel + 1)
         nb.metadata.papermill["input_path"] = str(source)
         nb.metadata.papermill["output_path"] = None if output is None else str(output)
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+        ):
+            raise UsageError(f"{shown}: timeout must be a number of seconds, not {timeout!r}")
         limit = settings.limit(timeout)
         set_by = (
-            "the notebook's metadata.execution.timeout"
+            f"the notebook's {settings.timeout_key}"
             if limit is not None and limit == settings.timeout and limit != timeout
             else None
         )
@@ -254,6 +262,10 @@ def _output_target(shown: str, source: Path, output_path: PathLike | None) -> Pa
     if output_path is None:
         return None
     output = Path(output_path).absolute()
+    if output.is_dir():
+        raise UsageError(
+            f"{shown}: output_path {output} is a folder; give the executed notebook's file name"
+        )
     if output.exists() and source.exists() and output.samefile(source):
         raise UsageError(
             f"{shown}: output_path is the source notebook itself; executed notebooks are "
@@ -275,17 +287,16 @@ def _papermill_node(notebook: Notebook) -> NotebookNode:
     if nb.get("nbformat_minor", 0) < 5:
         # Cell ids arrive with 4.5; nbformat adds them, as papermill has it do.
         nb = nbformat.v4.upgrade(nb, from_version=4, from_minor=nb.get("nbformat_minor", 0))
-    nb.metadata.setdefault(
-        "papermill",
-        {
+    if nb.metadata.get("papermill") is None:  # absent, or null
+        nb.metadata["papermill"] = {
             "default_parameters": {},
             "parameters": {},
             "environment_variables": {},
             "version": _papermill_version(),
-        },
-    )
+        }
     for cell in nb.cells:
-        cell.metadata.setdefault("tags", [])
+        if cell.metadata.get("tags") is None:
+            cell.metadata["tags"] = []
         cell.metadata.setdefault("papermill", {})
     return nb
 
@@ -315,7 +326,7 @@ def _kernel(
     notebook's language. ``kernel_requested_by`` says who gave ``kernel_name``."""
     if kernel_name:
         name, requested_by = kernel_name, kernel_requested_by
-    elif nb.metadata.get("kernelspec", {}).get("name"):
+    elif (nb.metadata.get("kernelspec") or {}).get("name"):
         name, requested_by = nb.metadata.kernelspec.name, "the notebook's kernelspec"
     else:
         # nbclient's choice too: a notebook without a kernelspec runs on the default kernel.
@@ -324,8 +335,8 @@ def _kernel(
     if spec is None:
         raise KernelNotFoundError.from_names(shown, name, installed_kernels(), requested_by)
     language = (
-        nb.metadata.get("language_info", {}).get("name")
-        or nb.metadata.get("kernelspec", {}).get("language")
+        (nb.metadata.get("language_info") or {}).get("name")
+        or (nb.metadata.get("kernelspec") or {}).get("language")
         or spec.language
     )
     return canonical_kernel_name(name), str(language)
@@ -512,10 +523,11 @@ async def _execute(plan: _Plan, kernels: KernelSource | None = None) -> Notebook
     writer = None if plan.output_path is None else _Writer(plan.output_path)
     saver = None if writer is None else asyncio.ensure_future(_checkpoints(nb, writer))
     kept = False
+    unsaved: str | None = None  # why the executed notebook could not be written
 
     def keep() -> None:
         """Completes papermill's record and writes the executed notebook, once."""
-        nonlocal kept
+        nonlocal kept, unsaved
         if kept:
             return
         kept = True
@@ -523,7 +535,10 @@ async def _execute(plan: _Plan, kernels: KernelSource | None = None) -> Notebook
             saver.cancel()
         _notebook_complete(nb)
         if writer is not None:
-            writer.final(nb)
+            try:
+                writer.final(nb)
+            except OSError as exc:  # a full disk must not hide how the run went
+                unsaved = exc.strerror or str(exc) or type(exc).__name__
 
     try:
         failure = await _run_on_kernel(plan, kernels or DirectKernels(start_kernel), keep)
@@ -531,7 +546,9 @@ async def _execute(plan: _Plan, kernels: KernelSource | None = None) -> Notebook
         keep()  # the kernel never started: the notebook is still kept, all cells pending
     notebook = Notebook.from_node(_plain(nb), plan.output_path or plan.source_path, copy=False)
     if failure is not None:
-        raise _error(plan, notebook, failure)
+        raise _error(plan, notebook, failure, unsaved)
+    if unsaved is not None:
+        raise ExecutionError.from_unsaved(plan.shown_path, str(plan.output_path), unsaved)
     return notebook
 
 
@@ -858,7 +875,9 @@ def _write_atomically(text: str, target: Path) -> None:
         raise
 
 
-def _error(plan: _Plan, notebook: Notebook, failure: _Failure) -> CellExecutionError:
+def _error(
+    plan: _Plan, notebook: Notebook, failure: _Failure, unsaved: str | None = None
+) -> CellExecutionError:
     index = failure.executed_index
     cell = notebook.cells[index]
     facts = CellExecutionError.cell_facts(
@@ -872,6 +891,7 @@ def _error(plan: _Plan, notebook: Notebook, failure: _Failure) -> CellExecutionE
         ename=failure.ename,
         evalue=failure.evalue,
         traceback=failure.traceback,
+        save_error=unsaved,
     )
     if failure.kind == "timeout":
         assert plan.timeout is not None

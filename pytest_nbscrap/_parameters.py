@@ -54,25 +54,64 @@ def _hint(value: Any) -> str:
     return "convert it to one of those"
 
 
+# Deeper values are refused before anything walks them recursively (the check, JSON, the
+# rendering, Python's parser: it takes fewer than 200 nested brackets).
+MAX_DEPTH = 100
+
+
 def _value_problem(value: Any, where: str) -> str | None:
-    """Why ``value`` (found at ``where``) is not a JSON value, or None when it is."""
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return None
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            problem = _value_problem(item, f"{where}[{index}]")
+    """Why ``value`` (found at ``where``) is not a JSON value that can be saved in the
+    notebook, or None when it is. Walked without recursion: the depth is what is checked."""
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        item, at, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"{where} is nested more than {MAX_DEPTH} levels deep"
+        if item is None or isinstance(item, (str, bool, int, float)):
+            problem = _scalar_problem(item, at)
             if problem:
                 return problem
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return f"{where} has the key {key!r}, not a str; {_JSON_HINT}"
-            problem = _value_problem(item, f"{where}[{key!r}]")
-            if problem:
-                return problem
-        return None
-    return f"{where} is of type {type(value).__qualname__}; {_JSON_HINT}; {_hint(value)}"
+        elif isinstance(item, list):
+            stack += [(element, f"{at}[{index}]", depth + 1) for index, element in enumerate(item)]
+        elif isinstance(item, dict):
+            for key, element in item.items():
+                if not isinstance(key, str):
+                    return f"{at} has the key {key!r}, not a str; {_JSON_HINT}"
+                if not _encodable(key):
+                    return f"{at} has a key with a lone surrogate, which JSON cannot store"
+                stack.append((element, f"{at}[{key!r}]", depth + 1))
+        else:
+            return f"{at} is of type {type(item).__qualname__}; {_JSON_HINT}; {_hint(item)}"
+    return None
+
+
+def _scalar_problem(value: str | bool | int | float | None, at: str) -> str | None:
+    if isinstance(value, str) and not _encodable(value):
+        return f"{at} holds a lone surrogate, which a notebook's JSON cannot store"
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            str(value)
+        except ValueError:  # Python writes ints of up to 4300 digits (sys.int_info)
+            return f"{at} is an int of more digits than Python writes in a notebook's cell"
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _python_problem(name: str, value: Any) -> str | None:
+    """Why ``name = value`` is no Python statement (``__debug__``, a limit of the parser)."""
+    try:
+        compile(f"{name} = {_python(value)}", "<parameters>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        reason = exc.msg if isinstance(exc, SyntaxError) else str(exc) or type(exc).__name__
+        return f"'{name} = ...' is not valid Python: {reason}"
+    return None
 
 
 def normalized(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,6 +133,10 @@ def find_problem(parameters: Mapping[str, Any], language: str) -> ParameterProbl
             return ParameterProblem(name, value, problem)
         if language not in PYTHON_KERNELS and isinstance(value, float) and not math.isfinite(value):
             return ParameterProblem(name, value, f"{language} notebooks cannot take {value!r}")
+        if language in PYTHON_KERNELS:
+            problem = _python_problem(name, value)
+            if problem:
+                return ParameterProblem(name, value, problem)
     return None
 
 

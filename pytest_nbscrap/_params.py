@@ -105,4 +105,6 @@ def safe_name(text: str, *, limit: int = 80) -> str:
 
 def short_hash(text: str) -> str:
     """Eight hex digits naming ``text``: what keeps shortened names apart."""
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    # surrogatepass: a lone surrogate (from a parameter) still names a file, and fails later,
+    # as that parameter's own error.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]

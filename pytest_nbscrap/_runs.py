@@ -39,10 +39,20 @@ class RunSpec:
     kernel_by: str = field(default="kernel_name", compare=False)
 
     @property
-    def key(self) -> tuple[str, str, str | None, float | None, str | None]:
+    def key(self) -> tuple[str, str, str | None, Any, str | None]:
         cwd = os.fspath(self.cwd) if self.cwd else None
-        timeout = None if self.timeout is None else float(self.timeout)  # 60 and 60.0 alike
-        return (os.fspath(self.path), freeze(self.params), self.kernel, timeout, cwd)
+        timeout: Any = self.timeout
+        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+            timeout = float(timeout)  # 60 and 60.0 alike
+        elif timeout is not None:
+            # Malformed metadata (a string, a list): still a key; the run reports the value.
+            timeout = repr(timeout)
+        kernel = (
+            self.kernel
+            if self.kernel is None or isinstance(self.kernel, str)
+            else repr(self.kernel)
+        )
+        return (os.fspath(self.path), freeze(self.params), kernel, timeout, cwd)
 
     @property
     def label(self) -> str:
