@@ -64,7 +64,9 @@ class NotebookFile(pytest.File):
                 self, name=self.path.stem, spec=RunSpec(self.path), error=error
             )
             return
-        timeout = options.get("timeout", settings.timeout)
+        # The session's limit: the run adds the notebook's own metadata.nbscrap.timeout, and
+        # the stricter wins (one rule, in _conventions); a null or 0 there switches none off.
+        timeout = settings.timeout
         kernel, kernel_by = settings.kernel, settings.kernel_by
         if options.get("kernel") is not None:
             kernel, kernel_by = options["kernel"], "metadata.nbscrap.kernel"

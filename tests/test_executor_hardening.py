@@ -227,3 +227,14 @@ def test_a_full_disk_after_a_good_run_is_an_execution_error_naming_the_path(tmp_
         "No space left on device"
     )
     assert list(full_disk.iterdir()) == []  # no temporary file left behind
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("value", [None, 0])
+def test_a_collected_notebooks_null_or_zero_timeout_keeps_the_sessions(pytester, value):
+    write(pytester.path / "slow.ipynb", "import time\ntime.sleep(60)", nbscrap={"timeout": value})
+    result = pytester.runpytest_subprocess(
+        "--nbscrap", "--nbscrap-timeout=2", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*CellTimeoutError*2 s*"])
