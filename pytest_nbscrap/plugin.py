@@ -7,8 +7,12 @@ until a notebook actually runs, so a session that uses none pays nothing for the
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fnmatch
+import os
+import signal
 import tempfile
+import threading
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,7 @@ from ._items import (
     runner_key,
     settings_key,
 )
-from ._params import param_ids
+from ._params import param_ids, safe_name
 from ._runs import Runner
 from ._settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, OUTPUT_MARKER, Settings
 from ._sharing import SharedOutcomes
@@ -222,6 +226,62 @@ def _check_output_dir(folder: Path) -> None:
         ) from None
 
 
+def _own_file(path: Path) -> int:
+    """Opens (or creates) ``path`` for reading and writing without following a symbolic link
+    planted there: the link is removed and a real file made in its place (the output folder's
+    contents are ours; what the link pointed to is left alone)."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP or not path.is_symlink():
+            raise
+    path.unlink()
+    return os.open(path, flags | os.O_EXCL, 0o644)
+
+
+def _own_folder(path: Path) -> None:
+    """Makes ``path`` a real folder inside the output folder: a symbolic link planted there
+    (which would send executed notebooks elsewhere) is removed, never followed."""
+    if path.is_symlink():
+        path.unlink()
+    try:
+        path.mkdir()
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+
+
+def _lock_output_dir(folder: Path) -> int:
+    """Takes the output folder for this session: a second session writing into the same folder
+    would mix (and overwrite) the first one's notebooks. The lock is on the folder's marker
+    file, which holds the holder's pid; pytest-xdist workers write under their controller's
+    lock and take none. Released when the file closes, so also when pytest is killed."""
+    import fcntl
+
+    marker = _own_file(folder / OUTPUT_MARKER)
+    try:
+        fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        holder = os.pread(marker, 32, 0).decode("ascii", "replace").strip()
+        os.close(marker)
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            raise pytest.UsageError(
+                f"--nbscrap-output-dir {folder} cannot be locked: {exc.strerror}"
+            ) from None
+        who = f"pid {holder}" if holder.isdigit() else "another process"
+        raise pytest.UsageError(
+            f"--nbscrap-output-dir {folder} is in use by another pytest session ({who}); "
+            "give each session its own folder"
+        ) from None
+    os.ftruncate(marker, 0)
+    os.pwrite(marker, f"{os.getpid()}\n".encode(), 0)
+    return marker
+
+
+_lock_key = pytest.StashKey[int]()
+
+
 @pytest.hookimpl(trylast=True)  # after the terminal reporter exists: colour is its decision
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
@@ -229,6 +289,8 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = _read_settings(config)
     if settings.output_dir is not None:
         _check_output_dir(settings.output_dir)
+        if not hasattr(config, "workerinput") and SharedOutcomes.available():
+            config.stash[_lock_key] = _lock_output_dir(settings.output_dir)
     elif settings.collect and not hasattr(config, "_tmp_path_factory"):
         raise pytest.UsageError(NO_TMPDIR)
     if settings.strict_params:
@@ -236,15 +298,20 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("filterwarnings", STRICT_PARAMS_FILTER)
     config.stash[settings_key] = settings
 
-    def output_dir() -> Path:
-        # Made on first use, so sessions that run no notebook create no folder.
-        folder = _output_folder(config)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / OUTPUT_MARKER).touch()
-        return folder
-
     # pytest-xdist workers share one output folder: each writes into its own subfolder.
     worker_input = getattr(config, "workerinput", None) or {}
+
+    def output_dir() -> Path:
+        # Made on first use, so sessions that run no notebook create no folder. The folder
+        # itself may be a link (the user's choice); links planted inside it are not followed.
+        folder = _output_folder(config)
+        folder.mkdir(parents=True, exist_ok=True)
+        if _lock_key not in config.stash:
+            os.close(_own_file(folder / OUTPUT_MARKER))
+        if "workerid" in worker_input:  # the Runner's subfolder for this worker
+            _own_folder(folder / safe_name(worker_input["workerid"]))
+        return folder
+
     shared = worker_input.get("nbscrap_shared")
     config.stash[runner_key] = Runner(
         output_dir,
@@ -257,15 +324,72 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _TerminateAsInterrupt.install(session.config)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Stops every kernel and keeps what still ran, while the session still may: an xdist
     worker is torn down right after its session ends, racing ``pytest_unconfigure``."""
     _close_runner(session.config)
+    _TerminateAsInterrupt.uninstall(session.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """No kernel outlives the session, whatever ended it (also when no session ran)."""
     _close_runner(config)
+    _TerminateAsInterrupt.uninstall(config)
+    lock = config.stash.get(_lock_key, None)
+    if lock is not None:
+        del config.stash[_lock_key]
+        os.close(lock)
+
+
+@dataclasses.dataclass(frozen=True)
+class _TerminateAsInterrupt:
+    """SIGTERM (a CI timeout, ``kill``, a container stopping) does what Ctrl-C does once this
+    session has started a kernel: the running notebook is stopped and kept, every kernel and
+    what it started is stopped, their work folders removed. Without it, pytest dies at once
+    and leaves the kernels' children running. Before any kernel (and in a process forked from
+    this one, such as a multiprocessing child) SIGTERM does what it did before."""
+
+    config: pytest.Config
+    pid: int
+    previous: Any
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        runner = self.config.stash.get(runner_key, None)
+        if os.getpid() == self.pid and runner is not None and runner.kernels_started:
+            raise KeyboardInterrupt(f"terminated (signal {signum})")
+        if callable(self.previous):
+            self.previous(signum, frame)
+            return
+        signal.signal(signum, self.previous if self.previous is not None else signal.SIG_DFL)
+        os.kill(os.getpid(), signum)  # what the signal would have done, now done
+
+    @staticmethod
+    def install(config: pytest.Config) -> None:
+        if threading.current_thread() is not threading.main_thread() or _term_key in config.stash:
+            return  # only the main thread may set a handler
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous == signal.SIG_IGN:
+            return  # whoever started pytest asked for SIGTERM to be ignored
+        handler = _TerminateAsInterrupt(config, os.getpid(), previous)
+        signal.signal(signal.SIGTERM, handler)
+        config.stash[_term_key] = handler
+
+    @staticmethod
+    def uninstall(config: pytest.Config) -> None:
+        handler = config.stash.get(_term_key, None)
+        if handler is None or threading.current_thread() is not threading.main_thread():
+            return
+        del config.stash[_term_key]
+        previous = handler.previous
+        if signal.getsignal(signal.SIGTERM) is handler:  # nobody replaced it since
+            signal.signal(signal.SIGTERM, previous)
+
+
+_term_key = pytest.StashKey["_TerminateAsInterrupt"]()
 
 
 def _close_runner(config: pytest.Config) -> None:
@@ -409,8 +533,14 @@ def _item_per_set(item: NotebookItem, sets: list[dict[str, Any]]) -> list[Notebo
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, Any, Any]:
-    """A test whose notebook failed to run shows the notebook failure, not fixture internals."""
+    """A test whose notebook failed to run shows the notebook failure, not fixture internals.
+    A notebook item's header (its name, from the file's name) is printed harmless."""
     report = yield
+    if isinstance(item, NotebookItem):
+        from .export.filters import sanitize
+
+        path, line, domain = report.location
+        report.location = (path, line, sanitize(domain))
     error = call.excinfo.value if call.excinfo is not None else None
     if report.failed and isinstance(error, REPORTED) and not isinstance(item, NotebookItem):
         report.longrepr = failure_repr(error, item.config.stash[settings_key].color)
