@@ -259,3 +259,75 @@ def test_one_bad_notebook_fails_alone_and_the_others_are_collected_and_run(pytes
     )
     assert "INTERNALERROR" not in result.stdout.str()
     assert "error during collection" not in result.stdout.str()
+
+
+# -- what is printed is bounded, and costs memory in proportion --------------------------------
+
+# Renders a notebook in a fresh process and prints the text's size, its longest line and the
+# process's peak resident memory.
+_RENDER_MEASURED = """
+import resource, sys
+from pytest_nbscrap.export import render_notebook
+text = render_notebook(sys.argv[1])
+print(len(text), max(map(len, text.splitlines())), text.count("\\n"))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def _render_measured(path: Path) -> tuple[int, int, int, int]:
+    done = subprocess.run(
+        [sys.executable, "-c", _RENDER_MEASURED, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    sizes, peak = done.stdout.splitlines()
+    chars, longest, lines = map(int, sizes.split())
+    return chars, longest, lines, int(peak)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        {"cell_type": "markdown", "metadata": {}, "source": "word " * 9_600_000},
+        {"cell_type": "markdown", "metadata": {}, "source": "a line of prose\n" * 3_000_000},
+        {"cell_type": "raw", "metadata": {}, "source": "x" * 48_000_000},
+        code_cell("x = '" + "a" * 48_000_000 + "'"),
+        code_cell("x = 1\n" * 8_000_000),
+    ],
+    ids=["markdown-line", "markdown-lines", "raw-line", "code-line", "code-lines"],
+)
+def test_rendering_a_48_mb_cell_prints_a_page_in_bounded_memory(tmp_path, cell):
+    # Before: the whole cell was printed (48 MB), and a one-line markdown cell peaked at 1 GB.
+    path = tmp_path / "big.ipynb"
+    path.write_text(json.dumps(notebook(cell)))
+    chars, longest, lines, peak_mb = _render_measured(path)
+    assert chars < 40_000
+    assert longest <= 1_100
+    assert lines < 40
+    assert peak_mb < 600
+
+
+def test_a_long_markdown_cell_is_cut_to_its_head_and_tail_with_a_note():
+    from pytest_nbscrap.export import render_notebook
+
+    source = "\n".join(f"line {number}" for number in range(1, 101))
+    text = render_notebook(notebook({"cell_type": "markdown", "metadata": {}, "source": source}))
+    assert "line 1\n" in text
+    assert "line 100" in text
+    assert "line 50\n" not in text
+    assert "... 71 lines cut ..." in text
+
+
+def test_many_small_writes_to_a_stream_are_joined_in_linear_time():
+    # Each write used to re-copy the text so far: 200,000 writes took almost five minutes.
+    from pytest_nbscrap.export.model import Cell
+
+    writes = [{"output_type": "stream", "name": "stdout", "text": f"{n}\n"} for n in range(200_000)]
+    cell = code_cell("print()", [*writes, {"output_type": "stream", "name": "stderr", "text": "e"}])
+    start = __import__("time").monotonic()
+    built = Cell.from_node(cell, 0, 1)
+    assert __import__("time").monotonic() - start < 5
+    assert [output.name for output in built.outputs] == ["stdout", "stderr"]
+    assert built.outputs[0].text == "\n".join(map(str, range(200_000)))

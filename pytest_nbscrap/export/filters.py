@@ -166,17 +166,23 @@ def truncate(text: str, max_lines: int | None, *, note: str = "... {count} lines
     """
     if max_lines is None or max_lines <= 0:
         return text
-    lines = text.split("\n")
-    if len(lines) <= max_lines:
+    count = text.count("\n") + 1
+    if count <= max_lines:
         return text
     keep = max(max_lines - 1, 1)  # the note takes one of the lines
     head = (keep + 1) // 2
     tail = keep - head
-    cut = len(lines) - head - tail
-    marker = note.format(count=cut)
+    marker = note.format(count=count - head - tail)
     if "\x1b[" in text:
         marker = _RESET + marker  # a colour left open in the head must not paint the note
-    return "\n".join([*lines[:head], marker, *(lines[len(lines) - tail :] if tail else [])])
+    # The kept ends are found, not split out: the text may be a million lines.
+    end = -1
+    for _ in range(head):
+        end = text.find("\n", end + 1)
+    start = len(text)
+    for _ in range(tail):
+        start = text.rfind("\n", 0, start)
+    return "\n".join([text[:end], marker, *([text[start + 1 :]] if tail else [])])
 
 
 def clip_lines(

@@ -89,22 +89,34 @@ class TruncateOutputs:
 
 @dataclass(frozen=True)
 class TruncateSources:
-    """Shows at most ``max_lines`` lines of a long cell source; line numbers stay true.
+    """Shows at most ``max_lines`` lines of a long cell source, each cut to ``max_line_chars``.
 
-    The failing cell keeps a window around the line that raised; other cells their head and
-    tail. Real notebooks have 50-line cells, and three of them would drown the error.
+    A code cell's line numbers stay true: the failing cell keeps a window around the line that
+    raised, other cells their head and tail, and the lines not shown are blanked so that no
+    later step copies them. Markdown and raw cells, printed without numbers, keep their head
+    and tail with a note of the lines cut, as outputs do. Real notebooks have 50-line cells,
+    and three of them would drown the error; a hostile one has a 50 MB line.
     """
 
     max_lines: int | None = 30
+    max_line_chars: int | None = 1000
 
     def __call__(self, document: Document) -> Document:
         if self.max_lines is None or self.max_lines <= 0:
             return document
         cells = tuple(
-            replace(item, shown_lines=self._ranges(item)) if isinstance(item, Cell) else item
-            for item in document.cells
+            self._cut(item) if isinstance(item, Cell) else item for item in document.cells
         )
         return replace(document, cells=cells)
+
+    def _cut(self, cell: Cell) -> Cell:
+        assert self.max_lines is not None
+        if cell.cell_type != "code":
+            source = truncate(cell.source, max(self.max_lines, 2))
+            return replace(cell, source=clip_lines(source, self.max_line_chars))
+        ranges = self._ranges(cell)
+        source = cell.source if ranges is None else _blank_outside(cell.source, ranges)
+        return replace(cell, source=clip_lines(source, self.max_line_chars), shown_lines=ranges)
 
     def _ranges(self, cell: Cell) -> tuple[tuple[int, int], ...] | None:
         assert self.max_lines is not None
@@ -119,6 +131,38 @@ class TruncateSources:
             return ((last - limit + 1, last),)
         head = (limit + 1) // 2
         return ((1, head), (count - (limit - head) + 1, count))
+
+
+def _blank_outside(source: str, ranges: tuple[tuple[int, int], ...]) -> str:
+    """``source`` with every line outside the (1-based, inclusive, ordered) ``ranges`` emptied.
+
+    Built from slices and runs of newlines, never a list of every line: a source can be
+    millions of lines, and a list of them costs ten times the text.
+    """
+    total = source.count("\n") + 1
+    pieces: list[str] = []
+    previous = 0
+    for first, last in ranges:
+        pieces.append("\n" * (first - 1 if previous == 0 else first - previous))
+        end = _line_offset(source, last + 1, total) - 1 if last < total else len(source)
+        pieces.append(source[_line_offset(source, first, total) : end])
+        previous = last
+    pieces.append("\n" * (total - previous))
+    return "".join(pieces)
+
+
+def _line_offset(source: str, number: int, total: int) -> int:
+    """Where line ``number`` (1-based) of ``source``'s ``total`` lines starts, found from the
+    nearer end."""
+    if number - 1 <= total - number + 1:
+        position = -1
+        for _ in range(number - 1):
+            position = source.find("\n", position + 1)
+        return position + 1
+    position = len(source)
+    for _ in range(total - number + 1):
+        position = source.rfind("\n", 0, position)
+    return position + 1
 
 
 @dataclass(frozen=True)

@@ -37,17 +37,18 @@ def default_exporter(
 ) -> Exporter:
     """The exporter everything uses: markers dropped, focus on the failure, colours, truncation.
 
-    Colours are handled before truncation so that the line counts are those the user sees.
-    ``max_output_lines`` applies to each output, ``max_source_lines`` to each cell's source
-    (``None`` or 0: no limit).
+    Sources are cut first, so that no later step copies what is not shown. Outputs' colours
+    and ``\r`` redraws are handled before outputs are cut, so that the line counts are those
+    the user sees. ``max_output_lines`` applies to each output, ``max_source_lines`` to each
+    cell's source (``None`` or 0: no limit); every line shown is cut to 1,000 characters.
     """
     return Exporter(
         [
             DropPapermillMarkers(),
             FocusOnFailure(context=context),
+            TruncateSources(max_lines=max_source_lines),
             AnsiColors(keep=color),
             TruncateOutputs(max_lines=max_output_lines),
-            TruncateSources(max_lines=max_source_lines),
         ],
         template=template,
         color=color,
