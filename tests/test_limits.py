@@ -47,6 +47,19 @@ def _scrap_output(name: str, payload: Any, encoder: str) -> dict[str, Any]:
     return {"output_type": "display_data", "data": data, "metadata": metadata}
 
 
+def _in_a_fresh_process(script: str, path: Path) -> list[str]:
+    """The lines ``script`` prints, run on ``path`` in a new interpreter: its peak memory and
+    limits are its own. The timeout is generous; a hang or a runaway fails the test."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return done.stdout.splitlines()
+
+
 # Reads every scrap under a 1 GB address-space limit and prints what each gave, then the peak
 # resident memory: a MemoryError would show the allocation was attempted.
 _READ_UNDER_LIMIT = """
@@ -87,14 +100,7 @@ def test_a_scrap_asking_for_a_huge_dtype_fails_alone_quickly_in_bounded_memory(
     path.write_text(json.dumps(notebook(cells)))
     assert path.stat().st_size < 8000
 
-    done = subprocess.run(
-        [sys.executable, "-c", _READ_UNDER_LIMIT, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    lines = dict(line.split(" ", 1) for line in _in_a_fresh_process(_READ_UNDER_LIMIT, path))
     assert lines["good"] == "ok DataFrame 3"
     failed = lines["bomb"].split(" ", 3)
     assert failed[:3] == ["failed", "ScrapDecodeError", "ValueError"], lines["bomb"]
@@ -275,14 +281,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
 
 def _render_measured(path: Path) -> tuple[int, int, int, int]:
-    done = subprocess.run(
-        [sys.executable, "-c", _RENDER_MEASURED, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    sizes, peak = done.stdout.splitlines()
+    sizes, peak = _in_a_fresh_process(_RENDER_MEASURED, path)
     chars, longest, lines = map(int, sizes.split())
     return chars, longest, lines, int(peak)
 
