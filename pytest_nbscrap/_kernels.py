@@ -10,13 +10,16 @@ file, never to the user's terminal; :meth:`KernelHandle.output` reads it back fo
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,6 +188,9 @@ class KernelHandle:
         self._workdir = workdir
         self._output = output
         self._stopped = False
+        # The kernel's process group (jupyter_client starts each kernel in a session of its
+        # own): what the notebook started belongs to it.
+        self._group: int | None = None
 
     @classmethod
     async def start(cls, kernel_name: str, cwd: str, *, startup_timeout: float) -> KernelHandle:
@@ -236,6 +242,9 @@ class KernelHandle:
             stdout=self._output,
             stderr=subprocess.STDOUT,
         )
+        self._group = getattr(self.manager.provisioner, "pgid", None)
+        if self._group is not None:
+            _ORPHANS.watch(self._group)
         client = self.manager.client()
         self.client = client
         client.start_channels()
@@ -292,6 +301,8 @@ class KernelHandle:
                 await self._stop_process(now=now)
             await self.manager.cleanup_resources()
         finally:
+            if self._group is not None:
+                _ORPHANS.release(self._group)
             if self.client is not None:
                 self.client.stop_channels()
             self._output.close()
@@ -311,3 +322,78 @@ class KernelHandle:
                 await manager.request_shutdown()
         # Waits for the exit (escalating to SIGTERM, then SIGKILL) and reaps the process.
         await manager.finish_shutdown(pollinterval=0.01)
+
+
+# -- what a kernel started never outlives it -------------------------------------------------
+
+# The watcher's whole program: it holds the kernels' process groups it is told of ("+pgid",
+# "-pgid") and, when its input ends (the pytest process is gone, however it died), kills those
+# still held. Its own session keeps a terminal's Ctrl-C and a group kill away from it.
+_WATCHER = """
+import os, signal, sys
+groups = set()
+for line in sys.stdin:
+    (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
+for group in groups:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+
+
+class _Orphans:
+    """Kills kernels' process groups when this process dies without stopping them.
+
+    ipykernel exits within a second of its parent's death (it polls its parent pid), but the
+    processes a notebook started (a server, a ``sleep``) are its children, not ipykernel, and
+    would run on after ``kill -9`` of pytest. ``PR_SET_PDEATHSIG`` would reach the kernel only,
+    not its children, and ipykernel leaves with ``os._exit`` (no atexit hook runs), so a small
+    watcher process reads a pipe from this one: the pipe ends when this process ends, whatever
+    ended it, and the watcher then kills each group still registered. A normal shutdown kills
+    the group itself (:meth:`release`) and unregisters it. POSIX only; elsewhere, nothing.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watcher: subprocess.Popen[bytes] | None = None
+        self._owner = 0  # the pid that started the watcher: a forked child needs its own
+
+    def watch(self, group: int) -> None:
+        self._tell(f"+{group}\n")
+
+    def release(self, group: int) -> None:
+        """The kernel has stopped: end what it left in its group, and stop watching it.
+
+        The group's number cannot be reused while any process is in it, so the kill reaches
+        only what the kernel left, or nothing (an empty group's number is free again, but a
+        new process would have to become a group leader under that very number meanwhile)."""
+        if hasattr(os, "killpg"):
+            with contextlib.suppress(OSError):  # an empty group: nothing was left
+                os.killpg(group, signal.SIGKILL)
+        self._tell(f"-{group}\n")
+
+    def _tell(self, line: str) -> None:
+        if not hasattr(os, "killpg"):
+            return
+        with self._lock:
+            watcher = self._watcher
+            if watcher is None or self._owner != os.getpid() or watcher.poll() is not None:
+                watcher = self._watcher = subprocess.Popen(
+                    [sys.executable, "-c", _WATCHER],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                    env={},  # needs nothing; and carries no variable that names a test run
+                )
+                self._owner = os.getpid()
+            assert watcher.stdin is not None
+            try:
+                watcher.stdin.write(line.encode())
+                watcher.stdin.flush()
+            except OSError as exc:  # the watcher is gone: the next call starts another
+                log.warning("the kernel watcher is gone: %s", exc)
+
+
+_ORPHANS = _Orphans()

@@ -348,10 +348,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @dataclasses.dataclass(frozen=True)
 class _TerminateAsInterrupt:
     """SIGTERM (a CI timeout, ``kill``, a container stopping) does what Ctrl-C does once this
-    session has started a kernel: the running notebook is stopped and kept, every kernel and
-    what it started is stopped, their work folders removed. Without it, pytest dies at once
-    and leaves the kernels' children running. Before any kernel (and in a process forked from
-    this one, such as a multiprocessing child) SIGTERM does what it did before."""
+    session has started a kernel (or is the pytest-xdist controller): the running notebook is
+    stopped and kept, every kernel and what it started is stopped, their work folders removed.
+    Without it, pytest dies at once and leaves the kernels' children running. Before any
+    kernel (and in a process forked from this one, such as a multiprocessing child) SIGTERM
+    does what it did before."""
 
     config: pytest.Config
     pid: int
@@ -359,7 +360,11 @@ class _TerminateAsInterrupt:
 
     def __call__(self, signum: int, frame: Any) -> None:
         runner = self.config.stash.get(runner_key, None)
-        if os.getpid() == self.pid and runner is not None and runner.kernels_started:
+        kernels = runner is not None and runner.kernels_started > 0
+        # The pytest-xdist controller starts no kernel, but its workers do: it must stop them
+        # as on Ctrl-C, not die and leave them talking to nobody.
+        controller = self.config.pluginmanager.has_plugin("dsession")
+        if os.getpid() == self.pid and (kernels or controller):
             raise KeyboardInterrupt(f"terminated (signal {signum})")
         if callable(self.previous):
             self.previous(signum, frame)

@@ -280,16 +280,18 @@ def hang_started(out: Path) -> bool:
     return kept is not None and read_notebook(kept).cells[1].metadata.papermill.status == "running"
 
 
-def interrupted_run(three: Path, *args: str, group: bool) -> tuple[pytest.RunResult, str, float]:
+def interrupted_run(
+    three: Path, *args: str, group: bool, signum: int = signal.SIGINT
+) -> tuple[pytest.RunResult, str, float]:
     started = time.monotonic()
     arguments = ("--nbscrap", "nbs", "--nbscrap-timeout=0", "--nbscrap-output-dir=out", *args)
     with pytest_running(three, *arguments) as (process, tag):
         wait_for(lambda: hang_started(three / "out"), 90, "the hanging cell to start")
         signalled = time.monotonic()
         if group:  # what a terminal does on Ctrl-C: the whole foreground process group
-            os.killpg(process.pid, signal.SIGINT)
+            os.killpg(process.pid, signum)
         else:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signum)
         result = finish(process, started, timeout=60)
     return result, tag, time.monotonic() - signalled
 
@@ -330,6 +332,55 @@ def test_ctrl_c_under_xdist_stops_every_worker_and_keeps_what_ran(three):
     assert seconds < 30
     assert kernels_of(tag) == []
     assert_hang_kept_as_interrupted(three / "out")
+
+
+# The hanging notebook, but its first cell also starts a process of its own.
+CHILD = "import subprocess\nchild = subprocess.Popen(['sleep', '1000'])\n"
+
+
+@pytest.fixture
+def three_with_a_child(three) -> Path:
+    path = three / "nbs" / "b_hangs.ipynb"
+    node = json.loads(path.read_text(encoding="utf-8"))
+    node["cells"][0]["source"] = [CHILD, *node["cells"][0]["source"]]
+    path.write_text(json.dumps(node), encoding="utf-8")
+    return three
+
+
+def sleeping(tag: str) -> list[psutil.Process]:
+    return [process for process in kernels_of(tag) if process.name() == "sleep"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_sigterm_stops_the_session_like_ctrl_c(three_with_a_child, workers, monkeypatch):
+    tmp = three_with_a_child / "tmp"  # where the kernels' work folders go
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    result, tag, seconds = interrupted_run(
+        three_with_a_child, *workers, "--color=no", group=bool(workers), signum=signal.SIGTERM
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()
+    assert "INTERNALERROR" not in result.stdout.str()
+    assert seconds < 30
+    assert kernels_of(tag) == []  # the kernels, and the process the notebook started
+    assert_hang_kept_as_interrupted(three_with_a_child / "out")
+    assert list(tmp.glob("nbscrap-*")) == []
+
+
+@pytest.mark.slow
+def test_pytest_killed_with_sigkill_leaves_no_kernel_and_no_process_it_started(
+    three_with_a_child,
+):
+    out = three_with_a_child / "out"
+    arguments = ("--nbscrap", "nbs", "--nbscrap-timeout=0", "--nbscrap-output-dir=out")
+    with pytest_running(three_with_a_child, *arguments) as (process, tag):
+        wait_for(lambda: hang_started(out), 90, "the hanging cell to start")
+        assert len(sleeping(tag)) == 1
+        process.kill()  # pytest only: its kernel and the kernel's child are left to themselves
+        process.communicate()
+    # ipykernel polls for its parent each second; the watcher acts at once.
+    wait_for(lambda: kernels_of(tag) == [], 15, "the kernel and its child to exit")
 
 
 @pytest.mark.slow
