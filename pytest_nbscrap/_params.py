@@ -79,13 +79,25 @@ def param_ids(sets: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=repr)
+    text = value if isinstance(value, str) else _dumps(value) or "<not writable>"
     return text if len(text) <= 30 else text[:27] + "..."
 
 
 def freeze(params: Mapping[str, Any]) -> str:
-    """A canonical, hashable form of a parameter set (the same set always gives the same key)."""
-    return json.dumps(params, sort_keys=True, default=repr)
+    """A canonical, hashable form of a parameter set (the same set always gives the same key).
+
+    A set JSON cannot write (an int over 4,300 digits, nesting past the recursion limit) is
+    keyed by its identity: it is never shared, and its run fails as its ParameterError.
+    """
+    return _dumps(params, sort_keys=True) or f"<not writable {id(params):x}>"
+
+
+def _dumps(value: Any, *, sort_keys: bool = False) -> str | None:
+    """JSON text of ``value`` (others by repr), or None where JSON cannot write it."""
+    try:
+        return json.dumps(value, sort_keys=sort_keys, default=repr)
+    except (ValueError, RecursionError):
+        return None
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+\[\]-]+")

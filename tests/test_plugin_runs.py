@@ -116,3 +116,30 @@ def test_metadata_param_sets_sharing_a_long_prefix_get_distinct_ids(pytester):
     ids = re.findall(r"\S+::\S+", result.stdout.str())
     assert len(ids) == 4
     assert len(set(ids)) == 4, ids
+
+
+def test_parameters_python_cannot_write_fail_their_test_alone_in_one_line(pytester):
+    write_notebook(pytester.path / "n.ipynb", "x = 1", params="s = 0")
+    pytester.makepyfile(
+        test_bad="""
+        import pytest
+
+        def nested(depth):
+            value = []
+            for _ in range(depth):
+                value = [value]
+            return value
+
+        @pytest.mark.notebook("n.ipynb")
+        @pytest.mark.nb_params({"s": 10 ** 5000}, {"s": nested(3000)}, {"s": 1})
+        def test_it(nb):
+            assert nb.scraps is not None
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    output = result.stdout.str()
+    assert "INTERNALERROR" not in output
+    assert "Traceback" not in output
+    # The run fails in the nb fixture: an error at setup, as for any notebook that cannot run.
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(["ERROR *ParameterError*", "ERROR *ParameterError*"])
