@@ -155,7 +155,10 @@ class NotebookItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"notebook {self.name}"
+        # The header pytest prints comes from the file's name: made harmless for a terminal.
+        from .export.filters import sanitize
+
+        return self.path, 0, f"notebook {sanitize(self.name)}"
 
 
 def location(item: pytest.Item) -> tuple[str, int]:

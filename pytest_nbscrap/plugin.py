@@ -538,14 +538,8 @@ def _item_per_set(item: NotebookItem, sets: list[dict[str, Any]]) -> list[Notebo
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, Any, Any]:
-    """A test whose notebook failed to run shows the notebook failure, not fixture internals.
-    A notebook item's header (its name, from the file's name) is printed harmless."""
+    """A test whose notebook failed to run shows the notebook failure, not fixture internals."""
     report = yield
-    if isinstance(item, NotebookItem):
-        from .export.filters import sanitize
-
-        path, line, domain = report.location
-        report.location = (path, line, sanitize(domain))
     error = call.excinfo.value if call.excinfo is not None else None
     if report.failed and isinstance(error, REPORTED) and not isinstance(item, NotebookItem):
         report.longrepr = failure_repr(error, item.config.stash[settings_key].color)
