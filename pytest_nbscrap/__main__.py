@@ -14,11 +14,13 @@ import os
 import reprlib
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from ._errors import NbScrapError, NotebookReadError
+
+T = TypeVar("T")
 
 __all__ = ["main"]
 
@@ -216,13 +218,17 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _scraps(args: argparse.Namespace) -> int:
-    rows = list(_scrap_rows(args.paths))
+    unread: list[str] = []
+    rows = list(_scrap_rows(args.paths, unread))
+    # A notebook that cannot be read is one line on stderr; the others are still listed.
+    status = EXIT_USAGE if unread else EXIT_OK
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
-        return EXIT_OK
+        return status
     if not rows:
-        sys.stdout.write("no scraps found\n")
-        return EXIT_OK
+        if not unread:
+            sys.stdout.write("no scraps found\n")
+        return status
     table = [
         (
             row["notebook"],
@@ -234,18 +240,29 @@ def _scraps(args: argparse.Namespace) -> int:
         for row in rows
     ]
     _print_table(_COLUMNS, table)
-    return EXIT_OK
+    return status
 
 
-def _scrap_rows(paths: Sequence[str]) -> Iterator[dict[str, Any]]:
-    from ._reader import read_notebook, read_notebooks
+def _scrap_rows(paths: Sequence[str], unread: list[str]) -> Iterator[dict[str, Any]]:
+    """The rows of every scrap in ``paths``; a notebook that cannot be read is said on stderr
+    and added to ``unread``, and the others are still read."""
+    from ._reader import notebook_files, read_notebook
     from .export.filters import sanitize
 
+    def read(path: str, reader: Callable[[str], T]) -> T | None:
+        try:
+            with _reading(path):
+                return reader(path)
+        except NbScrapError as exc:
+            _fail("scraps", "error", str(exc))
+            unread.append(path)
+            return None
+
     for path in paths:
-        with _reading(path):
-            is_dir = Path(path).is_dir()
-            notebooks = read_notebooks(path).values() if is_dir else [read_notebook(path)]
-        for notebook in notebooks:
+        for _, file in read(path, notebook_files) or []:
+            notebook = read(os.fspath(file), read_notebook)
+            if notebook is None:
+                continue
             for scrap in notebook.scraps.values():
                 row: dict[str, Any] = {
                     "notebook": sanitize(notebook.path or path),

@@ -492,11 +492,24 @@ def read_notebooks(
     Names are file stems; with ``recursive=True`` a notebook in a subfolder is named by its
     relative path without the suffix. ``.ipynb_checkpoints`` folders are never read.
     """
-    roots = [path] if isinstance(path, (str, os.PathLike)) else list(path)
     book = Scrapbook()
+    for name, file in notebook_files(path, pattern, recursive=recursive):
+        book[name] = Notebook.from_path(file)
+    return book
+
+
+def notebook_files(
+    path: PathLike | Iterable[PathLike],
+    pattern: str = "*.ipynb",
+    *,
+    recursive: bool = False,
+) -> list[tuple[str, Path]]:
+    """What :func:`read_notebooks` reads: each notebook's name and file, in order."""
+    roots = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    files: list[tuple[str, Path]] = []
     for root in map(Path, roots):
         if root.is_file():
-            book[root.stem] = Notebook.from_path(root)
+            files.append((root.stem, root))
             continue
         if not root.is_dir():
             raise NotebookNotFoundError.from_missing(os.fspath(root), "no such file or folder")
@@ -505,6 +518,5 @@ def read_notebooks(
             relative = file.relative_to(root)
             if ".ipynb_checkpoints" in relative.parts or not file.is_file():
                 continue
-            name = relative.with_suffix("").as_posix()
-            book[name] = Notebook.from_path(file)
-    return book
+            files.append((relative.with_suffix("").as_posix(), file))
+    return files

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import code_cell, notebook
 
 from pytest_nbscrap.__main__ import main
+from pytest_nbscrap._scraps import data_output
 
 OSC_52 = "\x1b]52;c;aGVsbG8=\x07"  # a terminal's clipboard write
 
@@ -81,8 +83,10 @@ CASES = [
 def test_hostile_input_is_one_line_and_exit_2(capsys, tmp_path, case, command):
     path = hostile_notebooks(tmp_path)[case]
     status, _, err = run(capsys, command, path)
-    if command == "scraps" and "JSON" not in case:
-        assert (status, err) == (0, "")  # the listing never reads tracebacks
+    if "JSON" not in case:
+        # A traceback's line numbers are only read to point at a line: one of 5,000 digits
+        # points at none, and the notebook is shown (render exits 1: it holds an error).
+        assert (status, err) == ({"render": 1, "scraps": 0}[command], "")
         return
     assert status == 2
     assert err.startswith(f"nbscrap {command}: error: Cannot read notebook {path}: ")
@@ -94,8 +98,25 @@ def test_a_folder_with_a_hostile_notebook_is_one_line_and_exit_2(capsys, tmp_pat
     hostile_notebooks(tmp_path)
     status, _, err = run(capsys, "scraps", tmp_path)
     assert status == 2
-    assert err.startswith(f"nbscrap scraps: error: Cannot read notebook {tmp_path}: ")
+    bad = tmp_path / "huge_integer.ipynb"
+    assert err.startswith(f"nbscrap scraps: error: Cannot read notebook {bad}: ")
     assert err.count("\n") == 1
+
+
+def glued_output(name: str, value: Any) -> dict[str, Any]:
+    data, metadata = data_output(name, value, "json")
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+
+def test_the_other_notebooks_of_a_folder_are_still_listed(capsys, tmp_path):
+    hostile_notebooks(tmp_path)
+    good = tmp_path / "z_good.ipynb"
+    good.write_text(json.dumps(notebook(code_cell(outputs=[glued_output("answer", 42)]))))
+    status, out, err = run(capsys, "scraps", tmp_path / "missing.ipynb", tmp_path)
+    assert status == 2
+    assert [line.split(": error: ")[0] for line in err.splitlines()] == ["nbscrap scraps"] * 2
+    assert "answer" in out
+    assert "42" in out
 
 
 @pytest.mark.parametrize("command", ["render", "scraps"])

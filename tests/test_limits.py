@@ -60,10 +60,23 @@ def _in_a_fresh_process(script: str, path: Path) -> list[str]:
     return done.stdout.splitlines()
 
 
+# The peak resident memory of the process running it (what the scripts below print).
+_PEAK = """
+import resource, sys
+
+
+def peak_kb():
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a process forked from a large
+    # pytest worker would report the worker's peak as its own.
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+"""
+
 # Reads every scrap under a 1 GB address-space limit and prints what each gave, then the peak
 # resident memory: a MemoryError would show the allocation was attempted.
-_READ_UNDER_LIMIT = """
-import resource, sys
+_READ_UNDER_LIMIT = (
+    _PEAK
+    + """
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 from pytest_nbscrap import read_notebook
 for name, scrap in read_notebook(sys.argv[1]).scraps.items():
@@ -72,8 +85,9 @@ for name, scrap in read_notebook(sys.argv[1]).scraps.items():
     except Exception as exc:
         cause = type(exc.__cause__).__name__
         print(name, "failed", type(exc).__name__, cause, str(exc).replace("\\n", " "))
-print("peak_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print("peak_mb", peak_kb() // 1024)
 """
+)
 
 
 @pytest.mark.parametrize(
@@ -271,13 +285,15 @@ def test_one_bad_notebook_fails_alone_and_the_others_are_collected_and_run(pytes
 
 # Renders a notebook in a fresh process and prints the text's size, its longest line and the
 # process's peak resident memory.
-_RENDER_MEASURED = """
-import resource, sys
+_RENDER_MEASURED = (
+    _PEAK
+    + """
 from pytest_nbscrap.export import render_notebook
 text = render_notebook(sys.argv[1])
 print(len(text), max(map(len, text.splitlines())), text.count("\\n"))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(peak_kb() // 1024)
 """
+)
 
 
 def _render_measured(path: Path) -> tuple[int, int, int, int]:

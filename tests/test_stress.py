@@ -20,13 +20,21 @@ import json
 import resource
 
 
+def peak_kb():
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a process forked from a large
+    # pytest worker would report the worker's peak as its own.
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
 # At session finish, not unconfigure: an xdist worker is torn down right after its session
 # ends, and a file written in pytest_unconfigure may never be written.
 def pytest_sessionfinish(session):
     config = session.config
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
     usage = {
-        "self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "self": peak_kb(),
+        # The kernels' own peaks; each includes what pytest held when it forked them.
         "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
     }
     with open(f"rss-{worker}.json", "w") as stream:
