@@ -1,5 +1,5 @@
 """What a huge output costs in memory: the executed notebook is kept, written and returned
-without copies of its text (a run keeps one copy of its text).
+without copies of its text.
 
 The file a run writes is nbformat's own text, streamed; the returned notebook shares the run's
 strings. The bound below is measured on a real kernel in a fresh process.
