@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
+import inspect
 import json
 import math
 import sys
@@ -199,8 +201,23 @@ class PandasEncoder:
         raw = base64.b64decode(data, validate=True)
         metadata = pq.read_schema(io.BytesIO(raw)).pandas_metadata or {}
         _check_dtypes(metadata)  # before pandas and pyarrow act on them
-        frame = pd.read_parquet(io.BytesIO(raw), engine="pyarrow")
+        frame = pd.read_parquet(io.BytesIO(raw), engine="pyarrow", **_single_threaded(pd))
         return _restore_dtypes(frame, metadata)
+
+
+@functools.cache
+def _single_threaded(pd: Any) -> dict[str, Any]:
+    """``read_parquet`` options that read on the calling thread.
+
+    pyarrow's reader threads may still be winding down when the interpreter exits, which aborts
+    the process ("terminate called without an active exception", apache/arrow#34314): seen here
+    in about one run in ten of a script that read one small frame and ended. A scrap is small;
+    reading it on the calling thread costs nothing and leaves no thread behind.
+    """
+    options: dict[str, Any] = {"use_threads": False, "pre_buffer": False}
+    if "to_pandas_kwargs" in inspect.signature(pd.read_parquet).parameters:  # pandas 3
+        options["to_pandas_kwargs"] = {"use_threads": False}
+    return options
 
 
 # What a data type in the pandas metadata may cost per value. The file's author chooses those

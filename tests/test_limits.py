@@ -55,8 +55,9 @@ def _in_a_fresh_process(script: str, path: Path) -> list[str]:
         capture_output=True,
         text=True,
         timeout=300,
-        check=True,
+        check=False,
     )
+    assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.splitlines()
 
 
@@ -72,12 +73,12 @@ def peak_kb():
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 """
 
-# Reads every scrap under a 1 GB address-space limit and prints what each gave, then the peak
-# resident memory: a MemoryError would show the allocation was attempted.
+# Reads every scrap and prints what each gave, then the peak resident memory, which shows
+# whether the 6 GB allocation was attempted. No address-space limit (RLIMIT_AS): pyarrow's
+# threads then sometimes fail to start, and the process aborts at exit on a loaded machine.
 _READ_UNDER_LIMIT = (
     _PEAK
     + """
-resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 from pytest_nbscrap import read_notebook
 for name, scrap in read_notebook(sys.argv[1]).scraps.items():
     try:
