@@ -53,28 +53,8 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-_ERRORS = (
-    "NbScrapError",
-    "UsageError",
-    "NotebookReadError",
-    "NotebookNotFoundError",
-    "ScrapError",
-    "ScrapNotFoundError",
-    "EncoderError",
-    "NoEncoderError",
-    "UnknownEncoderError",
-    "ScrapDecodeError",
-    "ExecutionError",
-    "ParameterError",
-    "KernelNotFoundError",
-    "CellExecutionError",
-    "CellTimeoutError",
-    "KernelDiedError",
-    "UnknownParameterWarning",
-    "NoKernelWarning",
-)
-
-# Which private module holds each public name.
+# Which private module holds each public name; the errors and warnings of ``__all__`` are
+# all in ``_errors``.
 _LOCATIONS = {
     "glue": "_glue",
     "read_notebook": "_reader",
@@ -90,7 +70,6 @@ _LOCATIONS = {
     "register_encoder": "encoders",
     "unregister_encoder": "encoders",
     "lookup_encoder": "encoders",
-    **dict.fromkeys(_ERRORS, "_errors"),
 }
 
 #: Submodules that are public on purpose, loaded on first attribute access.
@@ -140,7 +119,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _PUBLIC_MODULES:
         return import_module(f".{name}", __name__)
-    module = _LOCATIONS.get(name)
+    module = _LOCATIONS.get(name, "_errors" if name in __all__ else None)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(import_module(f".{module}", __name__), name)
