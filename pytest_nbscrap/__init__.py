@@ -15,111 +15,161 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    # What type checkers see (they cannot follow __getattr__); an alias re-exports a name.
     from . import encoders as encoders
     from . import export as export
     from . import plugin as plugin
-    from ._engine import ExecutionSession
-    from ._errors import (
-        CellExecutionError,
-        CellTimeoutError,
-        EncoderError,
-        ExecutionError,
-        KernelDiedError,
-        KernelNotFoundError,
-        NbScrapError,
-        NoEncoderError,
-        NoKernelWarning,
-        NotebookNotFoundError,
-        NotebookReadError,
-        ParameterError,
-        ScrapDecodeError,
-        ScrapError,
-        ScrapNotFoundError,
-        UnknownEncoderError,
-        UnknownParameterWarning,
-        UsageError,
+    from ._engine import (
+        ExecutionSession as ExecutionSession,
     )
-    from ._executor import execute_notebook
-    from ._glue import glue
-    from ._reader import Notebook, Scrapbook, read_notebook, read_notebooks
-    from ._scraps import Scrap, Scraps
+    from ._errors import (
+        CellExecutionError as CellExecutionError,
+    )
+    from ._errors import (
+        CellTimeoutError as CellTimeoutError,
+    )
+    from ._errors import (
+        EncoderError as EncoderError,
+    )
+    from ._errors import (
+        ExecutionError as ExecutionError,
+    )
+    from ._errors import (
+        KernelDiedError as KernelDiedError,
+    )
+    from ._errors import (
+        KernelNotFoundError as KernelNotFoundError,
+    )
+    from ._errors import (
+        NbScrapError as NbScrapError,
+    )
+    from ._errors import (
+        NoEncoderError as NoEncoderError,
+    )
+    from ._errors import (
+        NoKernelWarning as NoKernelWarning,
+    )
+    from ._errors import (
+        NotebookNotFoundError as NotebookNotFoundError,
+    )
+    from ._errors import (
+        NotebookReadError as NotebookReadError,
+    )
+    from ._errors import (
+        ParameterError as ParameterError,
+    )
+    from ._errors import (
+        ScrapDecodeError as ScrapDecodeError,
+    )
+    from ._errors import (
+        ScrapError as ScrapError,
+    )
+    from ._errors import (
+        ScrapNotFoundError as ScrapNotFoundError,
+    )
+    from ._errors import (
+        UnknownEncoderError as UnknownEncoderError,
+    )
+    from ._errors import (
+        UnknownParameterWarning as UnknownParameterWarning,
+    )
+    from ._errors import (
+        UsageError as UsageError,
+    )
+    from ._executor import (
+        execute_notebook as execute_notebook,
+    )
+    from ._glue import (
+        glue as glue,
+    )
+    from ._reader import (
+        Notebook as Notebook,
+    )
+    from ._reader import (
+        read_notebook as read_notebook,
+    )
+    from ._scrapbook import (
+        Scrapbook as Scrapbook,
+    )
+    from ._scrapbook import (
+        read_notebooks as read_notebooks,
+    )
+    from ._scraps import (
+        Scrap as Scrap,
+    )
+    from ._scraps import (
+        Scraps as Scraps,
+    )
     from .encoders import (
-        Encoder,
-        EncoderRegistry,
-        lookup_encoder,
-        register_encoder,
-        unregister_encoder,
+        Encoder as Encoder,
+    )
+    from .encoders import (
+        EncoderRegistry as EncoderRegistry,
+    )
+    from .encoders import (
+        lookup_encoder as lookup_encoder,
+    )
+    from .encoders import (
+        register_encoder as register_encoder,
+    )
+    from .encoders import (
+        unregister_encoder as unregister_encoder,
     )
 
 __version__ = "0.1.0"
 
-# Which private module holds each public name; the errors and warnings of ``__all__`` are
-# all in ``_errors``.
-_LOCATIONS = {
+# Every public name, by topic, and the private module that holds it: the one list of the
+# package's names (``__all__`` is its keys, in this order).
+_LOCATIONS: dict[str, str] = {
+    # in a notebook
     "glue": "_glue",
+    # reading
     "read_notebook": "_reader",
-    "read_notebooks": "_reader",
+    "read_notebooks": "_scrapbook",
     "Notebook": "_reader",
-    "Scrapbook": "_reader",
+    "Scrapbook": "_scrapbook",
     "Scrap": "_scraps",
     "Scraps": "_scraps",
+    # running
     "execute_notebook": "_executor",
     "ExecutionSession": "_engine",
+    # encoders
     "Encoder": "encoders",
     "EncoderRegistry": "encoders",
     "register_encoder": "encoders",
     "unregister_encoder": "encoders",
     "lookup_encoder": "encoders",
+    # errors and warnings
+    "NbScrapError": "_errors",
+    "UsageError": "_errors",
+    "NotebookReadError": "_errors",
+    "NotebookNotFoundError": "_errors",
+    "ScrapError": "_errors",
+    "ScrapNotFoundError": "_errors",
+    "EncoderError": "_errors",
+    "NoEncoderError": "_errors",
+    "UnknownEncoderError": "_errors",
+    "ScrapDecodeError": "_errors",
+    "ExecutionError": "_errors",
+    "ParameterError": "_errors",
+    "KernelNotFoundError": "_errors",
+    "CellExecutionError": "_errors",
+    "CellTimeoutError": "_errors",
+    "KernelDiedError": "_errors",
+    "UnknownParameterWarning": "_errors",
+    "NoKernelWarning": "_errors",
 }
 
 #: Submodules that are public on purpose, loaded on first attribute access.
 _PUBLIC_MODULES = frozenset({"encoders", "export", "plugin"})
 
-__all__ = [
-    # in a notebook
-    "glue",
-    # reading
-    "read_notebook",
-    "read_notebooks",
-    "Notebook",
-    "Scrapbook",
-    "Scrap",
-    "Scraps",
-    # running
-    "execute_notebook",
-    "ExecutionSession",
-    # encoders
-    "Encoder",
-    "EncoderRegistry",
-    "register_encoder",
-    "unregister_encoder",
-    "lookup_encoder",
-    # errors and warnings
-    "NbScrapError",
-    "UsageError",
-    "NotebookReadError",
-    "NotebookNotFoundError",
-    "ScrapError",
-    "ScrapNotFoundError",
-    "EncoderError",
-    "NoEncoderError",
-    "UnknownEncoderError",
-    "ScrapDecodeError",
-    "ExecutionError",
-    "ParameterError",
-    "KernelNotFoundError",
-    "CellExecutionError",
-    "CellTimeoutError",
-    "KernelDiedError",
-    "UnknownParameterWarning",
-    "NoKernelWarning",
-]
+__all__ = list(_LOCATIONS)
 
 
 def __getattr__(name: str) -> Any:
     if name in _PUBLIC_MODULES:
         return import_module(f".{name}", __name__)
-    module = _LOCATIONS.get(name, "_errors" if name in __all__ else None)
+    module = _LOCATIONS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(import_module(f".{module}", __name__), name)

@@ -246,7 +246,8 @@ def _scraps(args: argparse.Namespace) -> int:
 def _scrap_rows(paths: Sequence[str], unread: list[str]) -> Iterator[dict[str, Any]]:
     """The rows of every scrap in ``paths``; a notebook that cannot be read is said on stderr
     and added to ``unread``, and the others are still read."""
-    from ._reader import notebook_files, read_notebook
+    from ._reader import read_notebook
+    from ._scrapbook import notebook_files
     from .export.filters import sanitize
 
     def read(path: str, reader: Callable[[str], T]) -> T | None:

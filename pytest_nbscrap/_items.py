@@ -24,9 +24,9 @@ from ._errors import (
     UsageError,
 )
 from ._params import metadata_param_sets, param_ids
-from ._reader import read_metadata
 from ._runs import Runner, RunSpec
 from ._settings import Settings
+from ._validate import read_metadata
 
 __all__ = [
     "NotebookFile",

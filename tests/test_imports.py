@@ -75,3 +75,20 @@ def test_every_documented_error_and_warning_is_importable_from_the_package():
 
     for name in ("UnknownParameterWarning", "ParameterError", "CellTimeoutError", "UsageError"):
         assert isinstance(getattr(sb, name), type)
+
+
+def test_type_checkers_see_every_public_name_the_package_loads():
+    # The lazy table serves Python, the TYPE_CHECKING imports serve type checkers (which
+    # cannot follow __getattr__): they must name the same things.
+    import ast
+    from pathlib import Path
+
+    import pytest_nbscrap as sb
+
+    tree = ast.parse(Path(sb.__file__).read_text(encoding="utf-8"))
+    guarded = next(
+        n for n in tree.body if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.dump(n.test)
+    )
+    seen = {alias.asname for node in guarded.body for alias in node.names}
+    assert seen == {*sb.__all__, *sb._PUBLIC_MODULES}
+    assert [name for name in sb.__all__ if getattr(sb, name, None) is None] == []

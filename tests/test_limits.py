@@ -214,7 +214,7 @@ def _plain_notebook(path: Path, source: str, **nbscrap: Any) -> None:
 
 def test_reading_a_notebook_with_a_huge_integer_is_one_error_naming_it(tmp_path):
     from pytest_nbscrap import NotebookReadError, read_notebook
-    from pytest_nbscrap._reader import read_metadata
+    from pytest_nbscrap._validate import read_metadata
 
     path = tmp_path / "huge.ipynb"
     path.write_text(json.dumps(notebook(code_cell("x = 1"))).replace('"cells"', '"n": 1, "cells"'))
@@ -236,7 +236,7 @@ def test_a_json_scrap_holding_a_huge_integer_fails_alone():
 
 
 def test_collection_reads_the_metadata_and_keeps_no_cells(tmp_path):
-    from pytest_nbscrap._reader import read_metadata
+    from pytest_nbscrap._validate import read_metadata
 
     path = tmp_path / "nb.ipynb"
     _plain_notebook(path, "x = 1", markers=["slow"])
