@@ -27,7 +27,7 @@ from queue import Empty
 from typing import IO, Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
-from jupyter_client.channels import major_protocol_version
+from jupyter_client.channels import AsyncZMQSocketChannel, major_protocol_version
 from jupyter_client.kernelspec import (
     NATIVE_KERNEL_NAME,
     KernelSpec,
@@ -108,32 +108,20 @@ def installed_kernels() -> tuple[str, ...]:
     return tuple(sorted(KernelSpecManager().find_kernel_specs()))
 
 
-async def _reply_to(
-    client: AsyncKernelClient, request: str, *, wait: float
+async def _message_about(
+    channel: AsyncZMQSocketChannel, request: str, *, wait: float
 ) -> dict[str, Any] | None:
-    """The shell reply to ``request`` if it comes within ``wait`` seconds (others skipped)."""
+    """The first message on ``channel`` whose parent is ``request``, if one comes within
+    ``wait`` seconds (others are skipped)."""
     deadline = time.monotonic() + wait
     while (left := deadline - time.monotonic()) > 0:
         try:
-            message: dict[str, Any] = await client.shell_channel.get_msg(timeout=left)
+            message: dict[str, Any] = await channel.get_msg(timeout=left)
         except Empty:
             return None
         if message["parent_header"].get("msg_id") == request:
             return message
     return None
-
-
-async def _status_seen(client: AsyncKernelClient, request: str, *, wait: float) -> bool:
-    """Whether IOPub brings a message about ``request`` within ``wait`` seconds."""
-    deadline = time.monotonic() + wait
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            message: dict[str, Any] = await client.iopub_channel.get_msg(timeout=left)
-        except Empty:
-            return False
-        if message["parent_header"].get("msg_id") == request:
-            return True
-    return False
 
 
 def _adapt_protocol(client: AsyncKernelClient, reply: dict[str, Any]) -> None:
@@ -261,10 +249,12 @@ class KernelHandle:
         deadline = time.monotonic() + timeout
         while True:
             request = client.kernel_info()
-            reply = await _reply_to(client, request, wait=1.0)
+            reply = await _message_about(client.shell_channel, request, wait=1.0)
             # The reply counts once IOPub has delivered this request's status too: a SUB
             # socket joins late (ZeroMQ's "slow joiner"), and its first messages may be lost.
-            if reply is not None and await _status_seen(client, request, wait=0.2):
+            if reply is not None and (
+                await _message_about(client.iopub_channel, request, wait=0.2) is not None
+            ):
                 _adapt_protocol(client, reply)
                 info: dict[str, Any] = reply["content"]
                 return info
