@@ -12,8 +12,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import EncoderError, NoKernelWarning, UnknownEncoderError, UsageError
-from ._scraps import Scrap, data_output, display_output_metadata
+from ._errors import EncoderError, NoKernelWarning, UsageError
+from ._scraps import SCRAP_TAG, Scrap, data_output, display_output_metadata, encoder_named
 from .encoders import Encoder, JSONValue, registry
 
 __all__ = ["glue", "reglue_scrap", "show", "show_markdown"]
@@ -58,7 +58,10 @@ def reglue_scrap(scrap: Scrap, new_name: str | None = None, *, unattached: bool 
     name = new_name or scrap.name
     outputs: list[tuple[dict[str, Any], dict[str, Any]]] = []
     if scrap.encoder not in (None, "display"):
-        payload = scrap.payload if scrap.stored else _encode_with(name, scrap.encoder, scrap.data)
+        if scrap.stored:
+            payload = scrap.payload
+        else:
+            payload = _encode(name, encoder_named(scrap.encoder, name), scrap.data)
         data, metadata = data_output(name, payload, scrap.encoder)
         if not unattached:
             outputs.append((data, metadata))
@@ -66,17 +69,14 @@ def reglue_scrap(scrap: Scrap, new_name: str | None = None, *, unattached: bool 
         bundle = dict(scrap.display.get("data", {}))
         metadata = display_output_metadata(name, scrap.display.get("metadata", {}))
         if unattached:
-            del metadata["scrapbook"]
+            del metadata[SCRAP_TAG]
         outputs.append((bundle, metadata))
     _publish(_shell(), outputs)
 
 
 def _choose_encoder(name: str, data: Any, encoder: str | None, display: DisplayOption) -> Encoder:
     if encoder is not None:
-        found = registry.lookup(encoder)
-        if found is None:
-            raise UnknownEncoderError.from_scrap(name, encoder, registry)
-        return found
+        return encoder_named(encoder, name)
     try:
         return registry.find(data, name)
     except NotImplementedError:
@@ -103,13 +103,6 @@ def _encode(name: str, encoder: Encoder, data: Any) -> JSONValue:
             encoder=encoder.name,
         ) from exc
     return payload
-
-
-def _encode_with(name: str, encoder_name: str, data: Any) -> JSONValue:
-    encoder = registry.lookup(encoder_name)
-    if encoder is None:
-        raise UnknownEncoderError.from_scrap(name, encoder_name, registry)
-    return _encode(name, encoder, data)
 
 
 def _shell() -> Any | None:

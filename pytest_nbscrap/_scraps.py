@@ -11,29 +11,41 @@ mimebundle with ``{"scrapbook": {"name": N, "data": false, "display": true}}``. 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ScrapDecodeError, ScrapNotFoundError, UnknownEncoderError
-from .encoders import JSONValue, registry
+from .encoders import Encoder, JSONValue, registry
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "GLUE_MIME",
     "GLUE_PREFIX",
     "PAYLOAD_VERSION",
+    "RECORD_MIME",
     "RECORD_PREFIX",
+    "SCRAP_TAG",
     "Scrap",
     "Scraps",
     "data_output",
     "display_output_metadata",
+    "encoder_named",
     "scraps_from_cells",
 ]
 
 GLUE_PREFIX = "application/scrapbook.scrap"
+#: A data scrap's data key, as :func:`data_output` writes it; its group ``encoder`` names the
+#: encoder. Reading only asks for the prefix, as scrapbook does.
+GLUE_MIME = re.compile(rf"{re.escape(GLUE_PREFIX)}\.(?P<encoder>[^+]+)\+json")
 RECORD_PREFIX = "application/papermill.record"
+#: The data key of papermill 1.x's ``record`` output (one value, by name).
+RECORD_MIME = f"{RECORD_PREFIX}+json"
+#: The output-metadata key that tags an output as a scrap's (``{"name", "data", "display"}``).
+SCRAP_TAG = "scrapbook"
 PAYLOAD_VERSION = 1
 
 
@@ -82,10 +94,17 @@ class _LazyData:
         scrap.__dict__[self._slot] = value
 
 
-def _decode(name: str, encoder_name: str | None, payload: JSONValue) -> Any:
+def encoder_named(encoder_name: str | None, scrap_name: str) -> Encoder:
+    """The registered encoder ``encoder_name``, which scrap ``scrap_name`` asks for; else an
+    :class:`UnknownEncoderError` naming both (and the encoders there are)."""
     encoder = registry.lookup(encoder_name or "")
     if encoder is None:
-        raise UnknownEncoderError.from_scrap(name, str(encoder_name), registry)
+        raise UnknownEncoderError.from_scrap(scrap_name, str(encoder_name), registry)
+    return encoder
+
+
+def _decode(name: str, encoder_name: str | None, payload: JSONValue) -> Any:
+    encoder = encoder_named(encoder_name, name)
     try:
         return encoder.decode(payload)
     except Exception as exc:
@@ -235,13 +254,13 @@ def data_output(
             "version": PAYLOAD_VERSION,
         }
     }
-    return data, {"scrapbook": {"name": name, "data": True, "display": False}}
+    return data, {SCRAP_TAG: {"name": name, "data": True, "display": False}}
 
 
 def display_output_metadata(name: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Display metadata tagged as the display of scrap ``name`` (other scrap tags dropped)."""
-    cleaned = {key: val for key, val in metadata.items() if key not in ("scrapbook", "papermill")}
-    cleaned["scrapbook"] = {"name": name, "data": False, "display": True}
+    cleaned = {key: val for key, val in metadata.items() if key not in (SCRAP_TAG, "papermill")}
+    cleaned[SCRAP_TAG] = {"name": name, "data": False, "display": True}
     return cleaned
 
 
@@ -299,7 +318,7 @@ def _display_name(output: Mapping[str, Any]) -> str | None:
     metadata = output.get("metadata")
     if not isinstance(metadata, Mapping):
         return None
-    tag = metadata.get("scrapbook")
+    tag = metadata.get(SCRAP_TAG)
     if isinstance(tag, Mapping) and tag.get("display") and isinstance(tag.get("name"), str):
         return str(tag["name"])
     legacy = metadata.get("papermill")
