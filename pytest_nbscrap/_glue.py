@@ -16,11 +16,11 @@ from ._errors import EncoderError, NoKernelWarning, UsageError
 from ._scraps import SCRAP_TAG, Scrap, data_output, display_output_metadata, encoder_named
 from .encoders import Encoder, JSONValue, registry
 
-__all__ = ["glue", "reglue_scrap", "show", "show_markdown"]
+__all__ = ["DisplayOption", "glue", "reglue_scrap", "show", "show_markdown"]
 
 DisplayOption = bool | list[str] | tuple[str, ...] | Mapping[str, Any] | None
 
-PNG = "image/png"
+_PNG = "image/png"
 
 
 def glue(name: str, data: Any, encoder: str | None = None, display: DisplayOption = None) -> None:
@@ -127,10 +127,10 @@ def _display_bundle(
         options = dict(display)
     bundle, metadata = shell.display_formatter.format(data, **options)
     bundle = dict(bundle)
-    if PNG not in bundle and _wants(PNG, **options):
+    if _PNG not in bundle and _wants(_PNG, **options):
         png = _figure_png(data)
         if png is not None:
-            bundle[PNG] = png
+            bundle[_PNG] = png
     return bundle, display_output_metadata(name, metadata)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "PYTHON_KERNELS",
     "ParameterProblem",
     "defined_parameters",
     "find_problem",
@@ -56,7 +57,7 @@ def _hint(value: Any) -> str:
 
 # Deeper values are refused before anything walks them recursively (the check, JSON, the
 # rendering, Python's parser: it takes fewer than 200 nested brackets).
-MAX_DEPTH = 100
+_MAX_DEPTH = 100
 
 
 def _value_problem(value: Any, where: str) -> str | None:
@@ -65,8 +66,8 @@ def _value_problem(value: Any, where: str) -> str | None:
     stack: list[tuple[Any, str, int]] = [(value, where, 0)]
     while stack:
         item, at, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return f"{where} is nested more than {MAX_DEPTH} levels deep"
+        if depth > _MAX_DEPTH:
+            return f"{where} is nested more than {_MAX_DEPTH} levels deep"
         if item is None or isinstance(item, (str, bool, int, float)):
             problem = _scalar_problem(item, at)
             if problem:

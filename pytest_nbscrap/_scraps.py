@@ -35,6 +35,7 @@ __all__ = [
     "display_output_metadata",
     "encoder_named",
     "scraps_from_cells",
+    "values_equal",
 ]
 
 GLUE_PREFIX = "application/scrapbook.scrap"

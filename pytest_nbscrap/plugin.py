@@ -34,6 +34,8 @@ from ._runs import Runner
 from ._settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, OUTPUT_MARKER, Settings
 from ._sharing import SharedOutcomes
 
+# What a test or conftest may use: the fixtures pytest registers from this module, and the
+# file that marks an output folder. pytest finds the hooks by their names, not through here.
 __all__ = ["OUTPUT_MARKER", "nb", "nbscrap_params", "run_notebook", "scraps"]
 
 MARKERS = (
