@@ -11,7 +11,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,10 +54,9 @@ class RunSpec:
         )
         return (os.fspath(self.path), freeze(self.params), kernel, timeout, cwd)
 
-    @property
-    def label(self) -> str:
-        """The notebook's stem, with its parameters when it has any: ``ath[symbol=AAA]``."""
-        return f"{self.path.stem}[{param_id(self.params)}]" if self.params else self.path.stem
+    def with_params(self, params: Mapping[str, Any]) -> RunSpec:
+        """The same run with ``params`` laid over its own (a marker's over a notebook's)."""
+        return replace(self, params={**self.params, **params})
 
 
 class Runner:
@@ -93,7 +92,6 @@ class Runner:
         # Runs prepared ahead (to start their kernel early), kept for when they are submitted.
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}
         self._shared = shared
-        self.executions = 0
 
     def run(self, spec: RunSpec, where: tuple[str, int] | None = None) -> Notebook:
         """The executed notebook for ``spec``, executing it on first request only.
@@ -147,8 +145,9 @@ class Runner:
             self._engine.close()
 
     @property
-    def kernels_started(self) -> int:
-        return 0 if self._engine is None else self._engine.kernels_started
+    def has_engine(self) -> bool:
+        """Whether a run or a kernel was ever started (the engine is made for the first)."""
+        return self._engine is not None
 
     @property
     def engine(self) -> Engine:
@@ -159,7 +158,6 @@ class Runner:
         return self._engine
 
     def _submit(self, spec: RunSpec) -> _Pending:
-        self.executions += 1
         prepared = self._prepared.pop(spec.key) if spec.key in self._prepared else None
         plan, warned = prepared or self._prepare(spec)
         if isinstance(plan, NbScrapError):
