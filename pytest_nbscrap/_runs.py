@@ -63,7 +63,7 @@ class Runner:
     """Runs notebooks for one pytest process and remembers each outcome.
 
     ``output_dir`` is a callable so the folder is only made once something runs. ``shared``
-    lets pytest-xdist workers share runs they both need (see :mod:`.sharing`). Executions go
+    lets pytest-xdist workers share runs they both need (see :mod:`._sharing`). Executions go
     through an :class:`~pytest_nbscrap._engine.Engine`: with ``workers`` above one, runs said to
     come next (:meth:`look_ahead`) start while the current one runs; in any case the next
     run's kernel starts early and the last run's kernel stops late.
