@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,23 +11,16 @@ from typing import Any
 import pytest
 
 from ._errors import UsageError
-from ._items import location, runner_key, settings_key
-from ._params import ParamSet, param_sets
+from ._items import location
+from ._params import ParamSet, nb_param_sets
 from ._reader import Notebook
 from ._runs import RunSpec
 from ._scraps import Scraps
+from ._session import session_of
 
-__all__ = ["nb", "nb_param_sets", "nbscrap_params", "run_notebook", "scraps", "spec_for"]
+__all__ = ["nb", "nbscrap_params", "run_notebook", "scraps", "spec_for"]
 
 RunNotebook = Callable[..., Notebook]
-
-
-def nb_param_sets(node: pytest.Item | Any) -> list[ParamSet]:
-    """The parameter sets of the closest ``nb_params`` marker (one empty set when none)."""
-    marker = node.get_closest_marker("nb_params")
-    if marker is None:
-        return [{}]
-    return param_sets(marker.args, marker.kwargs, where=node.nodeid)
 
 
 def spec_for(request: pytest.FixtureRequest, params: ParamSet) -> RunSpec:
@@ -45,7 +39,7 @@ def spec_for(request: pytest.FixtureRequest, params: ParamSet) -> RunSpec:
 def notebook_marker_spec(
     args: tuple[Any, ...], kwargs: dict[str, Any], request: pytest.FixtureRequest, params: ParamSet
 ) -> RunSpec:
-    settings = request.config.stash[settings_key]
+    settings = session_of(request.config).settings
     if len(args) != 1 or not isinstance(args[0], (str, Path)):
         raise UsageError(
             f"{request.node.nodeid}: notebook marker takes one path: "
@@ -59,16 +53,16 @@ def notebook_marker_spec(
         )
     base = request.path.parent
     cwd = kwargs.get("cwd")
-    kernel, kernel_by = settings.kernel, settings.kernel_by
-    if kwargs.get("kernel") is not None:
-        kernel, kernel_by = kwargs["kernel"], "the notebook marker's kernel="
-    return RunSpec(
-        path=(base / args[0]).resolve(),
-        params=params,
-        kernel=kernel,
-        timeout=kwargs.get("timeout", settings.timeout),
+    spec = settings.run_spec(
+        (base / args[0]).resolve(),
+        params,
+        kernel=kwargs.get("kernel"),
+        kernel_by="the notebook marker's kernel=",
+    )
+    return dataclasses.replace(
+        spec,
+        timeout=kwargs.get("timeout", spec.timeout),
         cwd=(base / cwd).resolve() if cwd is not None else None,
-        kernel_by=kernel_by,
     )
 
 
@@ -95,7 +89,7 @@ def scraps(request: pytest.FixtureRequest, nbscrap_params: ParamSet) -> Scraps:
 
 
 def _executed(request: pytest.FixtureRequest, params: ParamSet) -> Notebook:
-    runner = request.config.stash[runner_key]
+    runner = session_of(request.config).runner
     return runner.run(spec_for(request, params), location(request.node))
 
 
@@ -105,18 +99,11 @@ def run_notebook(request: pytest.FixtureRequest) -> RunNotebook:
 
     Paths are relative to the test file's folder; runs are shared like the ``nb`` fixture's.
     """
-    settings = request.config.stash[settings_key]
-    runner = request.config.stash[runner_key]
+    session = session_of(request.config)
 
     def run(path: str | Path, /, **params: Any) -> Notebook:
-        spec = RunSpec(
-            path=(request.path.parent / path).resolve(),
-            params=params,
-            kernel=settings.kernel,
-            timeout=settings.timeout,
-            kernel_by=settings.kernel_by,
-        )
+        spec = session.settings.run_spec((request.path.parent / path).resolve(), params)
         caller = sys._getframe(1)  # warnings about this run point at the line that asked
-        return runner.run(spec, (caller.f_code.co_filename, caller.f_lineno))
+        return session.runner.run(spec, (caller.f_code.co_filename, caller.f_lineno))
 
     return run

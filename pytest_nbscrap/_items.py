@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from _pytest._code.code import (
@@ -23,23 +22,20 @@ from ._errors import (
     UnknownParameterWarning,
     UsageError,
 )
-from ._params import metadata_param_sets, param_ids
-from ._runs import Runner, RunSpec
-from ._settings import Settings
+from ._params import ParamSet, item_names, metadata_param_sets, nb_param_sets
+from ._runs import RunSpec
 from ._validate import read_metadata
 
-__all__ = [
-    "NotebookFile",
-    "REPORTED",
-    "NotebookItem",
-    "failure_repr",
-    "location",
-    "runner_key",
-    "settings_key",
-]
+if TYPE_CHECKING:
+    from ._session import NbScrapSession
 
-settings_key = pytest.StashKey[Settings]()
-runner_key = pytest.StashKey[Runner]()
+__all__ = ["NotebookFile", "REPORTED", "NotebookItem", "failure_repr", "location"]
+
+
+def _session(config: pytest.Config) -> NbScrapSession:
+    from ._session import session_of  # that module imports this one
+
+    return session_of(config)
 
 
 class NotebookFile(pytest.File):
@@ -50,7 +46,7 @@ class NotebookFile(pytest.File):
     """
 
     def collect(self) -> Iterator[NotebookItem]:
-        settings = self.config.stash[settings_key]
+        settings = _session(self.config).settings
         try:
             options = _nbscrap_metadata(read_metadata(self.path), str(self.path))
             marks = _metadata_marks(options, str(self.path))
@@ -66,17 +62,10 @@ class NotebookFile(pytest.File):
             return
         # The session's limit: the run adds the notebook's own metadata.nbscrap.timeout, and
         # the stricter wins (one rule, in _conventions); a null or 0 there switches none off.
-        timeout = settings.timeout
-        kernel, kernel_by = settings.kernel, settings.kernel_by
-        if options.get("kernel") is not None:
-            kernel, kernel_by = options["kernel"], "metadata.nbscrap.kernel"
-        for params, id_ in zip(sets, param_ids(sets), strict=True):
-            name = f"{self.path.stem}[{id_}]" if params else self.path.stem
-            spec = RunSpec(self.path, params, kernel, timeout, kernel_by=kernel_by)
-            item = NotebookItem.from_parent(self, name=name, spec=spec)
-            for mark in marks:
-                item.add_marker(mark)
-            yield item
+        spec = settings.run_spec(
+            self.path, {}, kernel=options.get("kernel"), kernel_by="metadata.nbscrap.kernel"
+        )
+        yield from NotebookItem.per_set(self, spec, sets, [mark.mark for mark in marks])
 
 
 def _nbscrap_metadata(metadata: Mapping[str, Any], where: str) -> Mapping[str, Any]:
@@ -134,24 +123,44 @@ class NotebookItem(pytest.Item):
         self.spec = spec
         self.error = error
 
+    @classmethod
+    def per_set(
+        cls, parent: pytest.Collector, spec: RunSpec, sets: list[ParamSet], marks: list[pytest.Mark]
+    ) -> list[NotebookItem]:
+        """One item per parameter set (laid over ``spec``'s own), each with ``marks``."""
+        specs = [spec.with_params(params) for params in sets]
+        names = item_names(spec.path.stem, [one.params for one in specs])
+        items = []
+        for name, one in zip(names, specs, strict=True):
+            item: NotebookItem = cls.from_parent(parent, name=name, spec=one)
+            for mark in marks:
+                item.own_markers.append(mark)
+                item.keywords[mark.name] = mark
+            items.append(item)
+        return items
+
+    def per_marker_set(self) -> list[NotebookItem]:
+        """This item once per set of an ``nb_params`` marker added after collection (itself
+        when it has one set or none), keeping its other markers."""
+        sets = nb_param_sets(self) if self.error is None else []
+        if len(sets) < 2:
+            return [self]
+        assert self.parent is not None  # a collected item always has its file as parent
+        marks = [mark for mark in self.own_markers if mark.name != "nb_params"]
+        return self.per_set(self.parent, self.spec, sets, marks)
+
     def runtest(self) -> None:
         if self.error is not None:
             raise self.error
-        self.config.stash[runner_key].run(self.effective_spec(), location(self))
+        _session(self.config).runner.run(self.effective_spec(), location(self))
 
     def effective_spec(self) -> RunSpec:
         """The run spec, with parameters from an ``nb_params`` marker added after collection."""
-        marker = self.get_closest_marker("nb_params")
-        if marker is None:
-            return self.spec
-        from ._params import param_sets
-
-        [params] = param_sets(marker.args, marker.kwargs, where=self.nodeid)[:1]
-        return dataclasses.replace(self.spec, params={**self.spec.params, **params})
+        return self.spec.with_params(nb_param_sets(self)[0])
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, REPORTED):
-            return failure_repr(excinfo.value, self.config.stash[settings_key].color)
+            return failure_repr(excinfo.value, _session(self.config).settings.color)
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:

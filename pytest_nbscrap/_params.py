@@ -14,6 +14,8 @@ from ._errors import UsageError
 __all__ = [
     "ParamSet",
     "freeze",
+    "item_names",
+    "nb_param_sets",
     "param_id",
     "param_ids",
     "param_sets",
@@ -35,6 +37,15 @@ def param_sets(args: Sequence[Any], kwargs: Mapping[str, Any], *, where: str) ->
             )
     sets = [dict(item) for item in args] or [{}]
     return [{**item, **kwargs} for item in sets]
+
+
+def nb_param_sets(node: Any) -> list[ParamSet]:
+    """The parameter sets of a test's or item's closest ``nb_params`` marker (one empty set
+    when it has none): a test or item not parametrized by them runs with the first."""
+    marker = node.get_closest_marker("nb_params")
+    if marker is None:
+        return [{}]
+    return param_sets(marker.args, marker.kwargs, where=node.nodeid)
 
 
 def metadata_param_sets(value: Any, *, where: str) -> list[ParamSet]:
@@ -76,6 +87,14 @@ def param_ids(sets: Sequence[Mapping[str, Any]]) -> list[str]:
     ]
     shared = Counter(ids)
     return [f"{text}-{index}" if shared[text] > 1 else text for index, text in enumerate(ids)]
+
+
+def item_names(stem: str, sets: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The names of a notebook's items, one per set: ``stem[id]``, as pytest names a
+    parametrized test, or the bare stem for a notebook that runs once without parameters."""
+    if len(sets) == 1 and not sets[0]:
+        return [stem]
+    return [f"{stem}[{id_}]" for id_ in param_ids(sets)]
 
 
 def _short(value: Any) -> str:

@@ -11,7 +11,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,17 +54,16 @@ class RunSpec:
         )
         return (os.fspath(self.path), freeze(self.params), kernel, timeout, cwd)
 
-    @property
-    def label(self) -> str:
-        """The notebook's stem, with its parameters when it has any: ``ath[symbol=AAA]``."""
-        return f"{self.path.stem}[{param_id(self.params)}]" if self.params else self.path.stem
+    def with_params(self, params: Mapping[str, Any]) -> RunSpec:
+        """The same run with ``params`` laid over its own (a marker's over a notebook's)."""
+        return replace(self, params={**self.params, **params})
 
 
 class Runner:
     """Runs notebooks for one pytest process and remembers each outcome.
 
     ``output_dir`` is a callable so the folder is only made once something runs. ``shared``
-    lets pytest-xdist workers share runs they both need (see :mod:`.sharing`). Executions go
+    lets pytest-xdist workers share runs they both need (see :mod:`._sharing`). Executions go
     through an :class:`~pytest_nbscrap._engine.Engine`: with ``workers`` above one, runs said to
     come next (:meth:`look_ahead`) start while the current one runs; in any case the next
     run's kernel starts early and the last run's kernel stops late.
@@ -93,7 +92,6 @@ class Runner:
         # Runs prepared ahead (to start their kernel early), kept for when they are submitted.
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}
         self._shared = shared
-        self.executions = 0
 
     def run(self, spec: RunSpec, where: tuple[str, int] | None = None) -> Notebook:
         """The executed notebook for ``spec``, executing it on first request only.
@@ -147,8 +145,9 @@ class Runner:
             self._engine.close()
 
     @property
-    def kernels_started(self) -> int:
-        return 0 if self._engine is None else self._engine.kernels_started
+    def has_engine(self) -> bool:
+        """Whether a run or a kernel was ever started (the engine is made for the first)."""
+        return self._engine is not None
 
     @property
     def engine(self) -> Engine:
@@ -159,7 +158,6 @@ class Runner:
         return self._engine
 
     def _submit(self, spec: RunSpec) -> _Pending:
-        self.executions += 1
         prepared = self._prepared.pop(spec.key) if spec.key in self._prepared else None
         plan, warned = prepared or self._prepare(spec)
         if isinstance(plan, NbScrapError):

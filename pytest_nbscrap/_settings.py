@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+
+from ._runs import RunSpec
 
 __all__ = ["DEFAULT_GLOB", "DEFAULT_TIMEOUT", "OUTPUT_MARKER", "Settings"]
 
@@ -32,6 +36,16 @@ class Settings:
     def given(self) -> bool:
         """Whether any option is other than its default (colour is pytest's, not ours)."""
         return replace(self, color=False, kernel_by=Settings.kernel_by) != Settings()
+
+    def run_spec(
+        self, path: Path, params: Mapping[str, Any], *, kernel: Any = None, kernel_by: str = ""
+    ) -> RunSpec:
+        """A run of ``path`` on the session's kernel, with the session's timeout. A ``kernel``
+        (unless None) is one a marker or the notebook's metadata chose instead, and
+        ``kernel_by`` says which, for the error when no such kernel is installed."""
+        if kernel is None:
+            kernel, kernel_by = self.kernel, self.kernel_by
+        return RunSpec(path, params, kernel, self.timeout, kernel_by=kernel_by)
 
     def describe(self, output: str) -> str:
         """One line for pytest's report header: every option in force, then ``output``

@@ -69,11 +69,11 @@ def our_kernels() -> list[psutil.Process]:
 def no_kernels_kept_warm_by_this_session(pytestconfig):
     """Notebooks that earlier test modules ran through this session's own plugin leave its
     kernel pool a warm kernel until the session ends; it is not this module's to find."""
-    from pytest_nbscrap._items import runner_key
+    from pytest_nbscrap._session import NAME
 
-    runner = pytestconfig.stash.get(runner_key, None)
-    if runner is not None:
-        runner.close()
+    session = pytestconfig.pluginmanager.get_plugin(NAME)
+    if session is not None:
+        session.runner.close()
 
 
 @pytest.fixture(scope="module", autouse=True)

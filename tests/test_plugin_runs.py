@@ -118,6 +118,24 @@ def test_metadata_param_sets_sharing_a_long_prefix_get_distinct_ids(pytester):
     assert len(set(ids)) == 4, ids
 
 
+def test_equal_metadata_param_sets_are_items_of_their_own(pytester):
+    # Named by one rule with the nb_params marker's copies: the bare stem only for one run
+    # without parameters (two empty sets were two items both called "m").
+    write_notebook(pytester.path / "nbs" / "m.ipynb", "x = 1", nbscrap={"params": [{}, {}]})
+    result = pytester.runpytest("--nbscrap", "nbs", "--collect-only", "-q")
+    ids = re.findall(r"\S+::\S+", result.stdout.str())
+    assert len(ids) == 2
+    assert len(set(ids)) == 2, ids
+
+
+def test_a_run_given_more_parameters_keeps_everything_else(tmp_path):
+    spec = RunSpec(tmp_path / "n.ipynb", {"a": 1, "b": 2}, "k", 5.0, tmp_path, kernel_by="x")
+    assert spec.with_params({"b": 3, "c": 4}) == RunSpec(
+        tmp_path / "n.ipynb", {"a": 1, "b": 3, "c": 4}, "k", 5.0, tmp_path
+    )
+    assert spec.with_params({}).kernel_by == "x"
+
+
 def test_parameters_python_cannot_write_fail_their_test_alone_in_one_line(pytester):
     write_notebook(pytester.path / "n.ipynb", "x = 1", params="s = 0")
     pytester.makepyfile(
