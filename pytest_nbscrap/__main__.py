@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from ._errors import NbScrapError, NotebookReadError
+from ._text import one_line, sanitize
 
 T = TypeVar("T")
 
@@ -71,9 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(command: str, kind: str, message: str) -> int:
     """The one line on stderr for a failure; whatever came from a file is made harmless."""
-    from .export.filters import sanitize
-
-    sys.stderr.write(f"nbscrap {command}: {kind}: {_one_line(sanitize(message))}\n")
+    sys.stderr.write(f"nbscrap {command}: {kind}: {one_line(sanitize(message))}\n")
     return EXIT_USAGE
 
 
@@ -247,7 +246,6 @@ def _scrap_rows(paths: Sequence[str], unread: list[str]) -> Iterator[dict[str, A
     """The rows of every scrap in ``paths``; a notebook that cannot be read is said on stderr
     and added to ``unread``, and the others are still read."""
     from ._reader import notebook_files, read_notebook
-    from .export.filters import sanitize
 
     def read(path: str, reader: Callable[[str], T]) -> T | None:
         try:
@@ -276,7 +274,7 @@ def _scrap_rows(paths: Sequence[str], unread: list[str]) -> Iterator[dict[str, A
                 try:
                     data = scrap.data
                 except Exception as exc:  # a corrupt scrap is a row of the listing, not a crash
-                    row["error"] = _one_line(sanitize(f"{type(exc).__name__}: {exc}"))
+                    row["error"] = one_line(sanitize(f"{type(exc).__name__}: {exc}"))
                     row["repr"] = f"<error: {row['error']}>"
                 else:
                     row["data"] = data if _is_json(data) else None
@@ -300,15 +298,12 @@ _REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxdict = 6
 
 def _short(value: Any) -> str:
     """A one-line form of a value that never asks a big object for its whole repr."""
-    from .export.filters import sanitize
-
     shape = getattr(value, "shape", None)
     if isinstance(shape, tuple) and not isinstance(value, (str, bytes)):
         text = f"{type(value).__name__} {' x '.join(map(str, shape))}"
     else:
         text = _REPR.repr(value)
-    text = " ".join(sanitize(text).split())
-    return text if len(text) <= _DATA_WIDTH else text[: _DATA_WIDTH - 3] + "..."
+    return one_line(sanitize(text), _DATA_WIDTH)
 
 
 def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -319,10 +314,6 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _tolerant(stream: object) -> None:
