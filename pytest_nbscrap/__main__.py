@@ -197,9 +197,9 @@ def use_color(choice: str, stream: Any = None) -> bool:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .export import Document, StdoutWriter, default_exporter
+    from .export import Document, RenderOptions, StdoutWriter, render_notebook
 
-    exporter = default_exporter(
+    options = RenderOptions(
         color=use_color(args.color),
         context=args.context,
         max_output_lines=args.max_output_lines or None,
@@ -207,8 +207,9 @@ def _render(args: argparse.Namespace) -> int:
         template=args.template,
     )
     with _reading(args.notebook):
+        # Read here, not by render_notebook: the exit status says whether it holds a failure.
         document = Document.from_notebook(args.notebook)
-        text, _ = exporter.from_document(document)
+        text = render_notebook(document, options)
     StdoutWriter().write(text)
     return EXIT_FAILED if document.failure is not None else EXIT_OK
 
