@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from ._errors import NbScrapError, NotebookReadError
+from ._text import one_line, sanitize
 
 T = TypeVar("T")
 
@@ -71,9 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(command: str, kind: str, message: str) -> int:
     """The one line on stderr for a failure; whatever came from a file is made harmless."""
-    from .export.filters import sanitize
-
-    sys.stderr.write(f"nbscrap {command}: {kind}: {_one_line(sanitize(message))}\n")
+    sys.stderr.write(f"nbscrap {command}: {kind}: {one_line(sanitize(message))}\n")
     return EXIT_USAGE
 
 
@@ -198,9 +197,9 @@ def use_color(choice: str, stream: Any = None) -> bool:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .export import Document, StdoutWriter, default_exporter
+    from .export import Document, RenderOptions, StdoutWriter, render_notebook
 
-    exporter = default_exporter(
+    options = RenderOptions(
         color=use_color(args.color),
         context=args.context,
         max_output_lines=args.max_output_lines or None,
@@ -208,8 +207,9 @@ def _render(args: argparse.Namespace) -> int:
         template=args.template,
     )
     with _reading(args.notebook):
+        # Read here, not by render_notebook: the exit status says whether it holds a failure.
         document = Document.from_notebook(args.notebook)
-        text, _ = exporter.from_document(document)
+        text = render_notebook(document, options)
     StdoutWriter().write(text)
     return EXIT_FAILED if document.failure is not None else EXIT_OK
 
@@ -248,7 +248,6 @@ def _scrap_rows(paths: Sequence[str], unread: list[str]) -> Iterator[dict[str, A
     and added to ``unread``, and the others are still read."""
     from ._reader import read_notebook
     from ._scrapbook import notebook_files
-    from .export.filters import sanitize
 
     def read(path: str, reader: Callable[[str], T]) -> T | None:
         try:
@@ -277,7 +276,7 @@ def _scrap_rows(paths: Sequence[str], unread: list[str]) -> Iterator[dict[str, A
                 try:
                     data = scrap.data
                 except Exception as exc:  # a corrupt scrap is a row of the listing, not a crash
-                    row["error"] = _one_line(sanitize(f"{type(exc).__name__}: {exc}"))
+                    row["error"] = one_line(sanitize(f"{type(exc).__name__}: {exc}"))
                     row["repr"] = f"<error: {row['error']}>"
                 else:
                     row["data"] = data if _is_json(data) else None
@@ -301,15 +300,12 @@ _REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxdict = 6
 
 def _short(value: Any) -> str:
     """A one-line form of a value that never asks a big object for its whole repr."""
-    from .export.filters import sanitize
-
     shape = getattr(value, "shape", None)
     if isinstance(shape, tuple) and not isinstance(value, (str, bytes)):
         text = f"{type(value).__name__} {' x '.join(map(str, shape))}"
     else:
         text = _REPR.repr(value)
-    text = " ".join(sanitize(text).split())
-    return text if len(text) <= _DATA_WIDTH else text[: _DATA_WIDTH - 3] + "..."
+    return one_line(sanitize(text), _DATA_WIDTH)
 
 
 def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -320,10 +316,6 @@ def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _tolerant(stream: object) -> None:

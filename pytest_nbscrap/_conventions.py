@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import NotebookReadError
+from ._text import shorten
 
 __all__ = [
     "INJECTED_PARAMETERS_TAG",
@@ -23,6 +24,7 @@ __all__ = [
     "CellRule",
     "ExecutionSettings",
     "cell_rule",
+    "errors_allowed",
     "is_clean_exit",
     "rule_for",
     "first_tagged",
@@ -70,21 +72,29 @@ def _tags(cell: Mapping[str, Any]) -> set[str]:
     return {tag for tag in tags if isinstance(tag, str)}
 
 
-def cell_rule(cell: Mapping[str, Any]) -> CellRule:
-    """The rule for a code cell, from its tags and nbval's comment markers."""
+def cell_rule(cell: Mapping[str, Any], *, allow_errors: bool = False) -> CellRule:
+    """The rule for a code cell, from its tags and nbval's comment markers; ``allow_errors``
+    is the notebook's (:attr:`ExecutionSettings.allow_errors`): every cell may raise."""
     source = cell.get("source", "")
     if isinstance(source, list):  # nbformat's JSON may split the source into lines
         source = "".join(str(line) for line in source)
-    return rule_for(_tags(cell), str(source))
+    return rule_for(_tags(cell), str(source), allow_errors=allow_errors)
 
 
-def rule_for(tags: Iterable[str], source: str) -> CellRule:
+def rule_for(tags: Iterable[str], source: str, *, allow_errors: bool = False) -> CellRule:
     """:func:`cell_rule` for a cell already read into its tags and source."""
     tagged, markers = set(tags), _markers(source)
     return CellRule(
         skip=bool(tagged & _SKIP_TAGS or markers & _SKIP_MARKERS),
-        may_raise=bool(tagged & _MAY_RAISE_TAGS or markers & _MAY_RAISE_MARKERS),
+        may_raise=allow_errors or bool(tagged & _MAY_RAISE_TAGS or markers & _MAY_RAISE_MARKERS),
     )
+
+
+def errors_allowed(metadata: object) -> bool:
+    """nbclient's notebook-wide ``metadata.execution.allow_errors``, read as a notebook being
+    rendered is read: leniently (a malformed value allows nothing; a run rejects it)."""
+    execution = metadata.get("execution") if isinstance(metadata, Mapping) else None
+    return isinstance(execution, Mapping) and execution.get("allow_errors") is True
 
 
 def is_clean_exit(ename: object, evalue: object) -> bool:
@@ -169,8 +179,7 @@ def _shown(value: object) -> str:
         shown = repr(value)
     except ValueError:  # an int too long for str()
         shown = "a huge number"
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return f"{shown} ({type(value).__name__})"
+    return f"{shorten(shown, 60)} ({type(value).__name__})"
 
 
 def _timeout(path: str, key: str, value: object) -> float | None:

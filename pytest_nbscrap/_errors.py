@@ -8,9 +8,12 @@ pytest-xdist worker are rebuilt in the controller.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._text import last_line, one_line, shorten
 
 if TYPE_CHECKING:
+    from ._failure import Failure
     from ._reader import Notebook
 
 __all__ = [
@@ -121,8 +124,18 @@ class ScrapNotFoundError(ScrapError, KeyError):
         )
 
 
+_Encoder = TypeVar("_Encoder", bound="EncoderError")
+
+
 class EncoderError(ScrapError):
     """An encoder cannot be registered, found or applied."""
+
+    @classmethod
+    def _of_scrap(
+        cls: type[_Encoder], name: str, encoder: str, problem: str, **details: Any
+    ) -> _Encoder:
+        """``Scrap 'x' <problem>``, naming the scrap and its encoder."""
+        return cls(f"Scrap {name!r} {problem}", name=name, encoder=encoder, **details)
 
 
 class NoEncoderError(EncoderError, NotImplementedError):
@@ -154,11 +167,11 @@ class UnknownEncoderError(EncoderError):
     @classmethod
     def from_scrap(cls, name: str, encoder: str, known: Iterable[str]) -> UnknownEncoderError:
         names = tuple(known)
-        return cls(
-            f"Scrap {name!r} uses encoder {encoder!r}, which is not registered "
-            f"(registered: {_names(names)}); register one to read its data",
-            name=name,
-            encoder=encoder,
+        return cls._of_scrap(
+            name,
+            encoder,
+            f"uses encoder {encoder!r}, which is not registered (registered: {_names(names)}); "
+            "register one to read its data",
             known=names,
         )
 
@@ -173,13 +186,9 @@ class ScrapDecodeError(EncoderError):
     @classmethod
     def from_exception(cls, name: str, encoder: str, exc: BaseException) -> ScrapDecodeError:
         # One paragraph, whatever the decoder said (pyarrow's messages end with newlines).
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-        return cls(
-            f"Scrap {name!r} cannot be decoded with encoder {encoder!r}: {reason}",
-            name=name,
-            encoder=encoder,
-            reason=reason,
-        )
+        reason = one_line(f"{type(exc).__name__}: {exc}")
+        problem = f"cannot be decoded with encoder {encoder!r}: {reason}"
+        return cls._of_scrap(name, encoder, problem, reason=reason)
 
 
 class ExecutionError(NbScrapError):
@@ -192,7 +201,7 @@ class ExecutionError(NbScrapError):
         cls, path: str, kernel_name: str, reason: str, kernel_output: str = ""
     ) -> ExecutionError:
         """The kernel process could not be started, or never answered."""
-        last = cls._last_line(kernel_output)
+        last = last_line(kernel_output)
         said = f"; the kernel's last output: {last}" if last else ""
         return cls(
             f"{path}: kernel {kernel_name!r} did not start: {reason}{said}",
@@ -213,11 +222,6 @@ class ExecutionError(NbScrapError):
             reason=reason,
         )
 
-    @staticmethod
-    def _last_line(text: str) -> str:
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        return lines[-1] if lines else ""
-
 
 class ParameterError(ExecutionError, UsageError):
     """Parameters that cannot be injected into a notebook.
@@ -235,8 +239,7 @@ class ParameterError(ExecutionError, UsageError):
             shown = repr(value)
         except (ValueError, RecursionError):  # an int too long for str(), a value too deep
             shown = f"<{type(value).__name__} that repr() cannot show>"
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
+        shown = shorten(shown, 80)
         return cls(
             f"{path}: parameter {name!r} = {shown} cannot be written into the notebook: {reason}",
             path=path,
@@ -271,126 +274,103 @@ class KernelNotFoundError(ExecutionError):
 
 
 class CellExecutionError(ExecutionError):
-    """A cell raised; carries the executed-so-far notebook and the cell's facts.
+    """A cell raised; carries the executed-so-far notebook and the :class:`Failure` it made.
 
-    ``cell_index`` is 0-based in the *source* notebook (injected cells not counted) and
-    ``cell_number`` is the same cell 1-based, as shown to users; both are None when the failing
-    cell is the injected-parameters cell. ``executed_index`` indexes ``notebook.cells``.
+    ``failure`` is the one model of what happened (the exporter reads it); its facts are also
+    attributes, as they always were. ``cell_index`` is 0-based in the *source* notebook
+    (injected cells not counted) and ``cell_number`` is the same cell 1-based, as shown to
+    users; both are None when the failing cell is the injected-parameters cell.
+    ``executed_index`` indexes ``notebook.cells``.
     """
 
+    failure: Failure
     output_path: str | None
-    notebook: Notebook
+    notebook: Notebook | None
     cell_index: int | None
     cell_number: int | None
-    executed_index: int
+    executed_index: int | None
     execution_count: int | None
     source: str
     ename: str
     evalue: str
     traceback: list[str]
     plain_traceback: str
+    save_error: str | None
+
+    @classmethod
+    def from_failure(cls, failure: Failure, notebook: Notebook | None = None) -> CellExecutionError:
+        """The error for ``failure``: a CellTimeoutError for a timeout, a KernelDiedError for
+        a dead kernel, else a CellExecutionError."""
+        kind = _KINDS.get(failure.kind, CellExecutionError)
+        return kind(
+            f"{failure.path}: {kind._happened(failure)}; {_saved(failure)}",
+            notebook=notebook,
+            failure=failure,
+            **kind._facts(failure),
+        )
 
     @staticmethod
-    def cell_facts(
-        *,
-        path: str,
-        output_path: str | None,
-        notebook: Notebook,
-        cell_index: int | None,
-        executed_index: int,
-        execution_count: int | None,
-        source: str,
-        ename: str,
-        evalue: str,
-        traceback: Iterable[str],
-        save_error: str | None = None,
-    ) -> dict[str, Any]:
-        """The details every cell failure carries; pass them to a ``from_*`` method.
-        ``save_error``: why the executed notebook could not be written, if it could not."""
-        import re
+    def _happened(failure: Failure) -> str:
+        if failure.kind == "lost":
+            # The kernel finished the cell, but the rest of its output never arrived: the run
+            # fails rather than pass on part of it (a stale scrap, a cut-off stream).
+            return (
+                f"the output of {failure.where} was lost: the kernel finished the cell, but the "
+                f"rest of its output did not arrive within {failure.waited:g} s"
+            )
+        # str() stays one paragraph; the full value is in ``evalue``.
+        evalue = one_line(failure.evalue, 300)
+        return f"{failure.where} raised {failure.ename}" + (f": {evalue}" if evalue else "")
 
-        lines = list(traceback)
+    @staticmethod
+    def _facts(failure: Failure) -> dict[str, Any]:
         return {
-            "path": path,
-            "output_path": output_path,
-            "notebook": notebook,
-            "cell_index": cell_index,
-            "cell_number": None if cell_index is None else cell_index + 1,
-            "executed_index": executed_index,
-            "execution_count": execution_count,
-            "source": source,
-            "ename": ename,
-            "evalue": evalue,
-            "traceback": lines,
-            "plain_traceback": re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]", "", "\n".join(lines)),
-            "save_error": save_error,
+            "path": failure.path,
+            "output_path": failure.output_path,
+            "cell_index": failure.cell_index,
+            "cell_number": failure.cell_number,
+            "executed_index": failure.executed_index,
+            "execution_count": failure.execution_count,
+            "source": failure.source,
+            "ename": failure.ename,
+            "evalue": failure.evalue,
+            "traceback": list(failure.traceback),
+            "plain_traceback": failure.plain_traceback,
+            "save_error": failure.save_error,
         }
 
-    @classmethod
-    def from_facts(cls, facts: dict[str, Any]) -> CellExecutionError:
-        evalue = cls._one_line(facts["evalue"])
-        raised = f"raised {facts['ename']}: {evalue}" if evalue else f"raised {facts['ename']}"
-        return cls(
-            f"{facts['path']}: {cls._cell_label(facts)} {raised}; {cls._saved(facts)}", **facts
+
+def _saved(failure: Failure) -> str:
+    if failure.output_path is None:
+        return "the executed notebook was not saved (pass output_path to keep it)"
+    if failure.save_error:
+        return (
+            f"the executed notebook could not be saved to {failure.output_path}: "
+            f"{failure.save_error}"
         )
-
-    @classmethod
-    def from_lost_output(cls, facts: dict[str, Any], waited: float) -> CellExecutionError:
-        """The kernel finished the cell, but the rest of its output never arrived: the run
-        fails rather than pass on part of it (a stale scrap, a cut-off stream)."""
-        return cls(
-            f"{facts['path']}: the output of {cls._cell_label(facts)} was lost: the kernel "
-            f"finished the cell, but the rest of its output did not arrive within {waited:g} s; "
-            f"{cls._saved(facts)}",
-            **facts,
-        )
-
-    @staticmethod
-    def _cell_label(facts: dict[str, Any]) -> str:
-        number, count = facts["cell_number"], facts["execution_count"]
-        cell = "the injected-parameters cell" if number is None else f"cell {number}"
-        return cell if count is None else f"{cell} (In [{count}])"
-
-    @staticmethod
-    def _saved(facts: dict[str, Any]) -> str:
-        if facts["output_path"] is None:
-            return "the executed notebook was not saved (pass output_path to keep it)"
-        if facts.get("save_error"):
-            return (
-                f"the executed notebook could not be saved to {facts['output_path']}: "
-                f"{facts['save_error']}"
-            )
-        return f"executed notebook: {facts['output_path']}"
-
-    @staticmethod
-    def _one_line(text: str, limit: int = 300) -> str:
-        # str() stays one paragraph; the full value is in ``evalue``.
-        flat = " ".join(text.split())
-        return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    return f"executed notebook: {failure.output_path}"
 
 
 class CellTimeoutError(CellExecutionError):
     """A cell ran longer than the per-cell timeout; its kernel was interrupted and shut down.
 
-    ``traceback`` is where the interrupt found the cell, when the kernel reported it.
+    ``traceback`` is where the interrupt found the cell, when the kernel reported it;
+    ``timeout_set_by`` names where a limit stricter than the caller's came from.
     """
 
-    timeout: float
+    timeout: float | None
     timeout_set_by: str | None
 
-    @classmethod
-    def from_timeout(
-        cls, facts: dict[str, Any], timeout: float, set_by: str | None = None
-    ) -> CellTimeoutError:
-        """``set_by`` names where a limit stricter than the caller's came from."""
-        by = f" (set by {set_by})" if set_by else ""
-        return cls(
-            f"{facts['path']}: {cls._cell_label(facts)} timed out after {timeout:g} s{by}; "
-            f"the kernel was interrupted and shut down; {cls._saved(facts)}",
-            **facts,
-            timeout=timeout,
-            timeout_set_by=set_by,
-        )
+    @staticmethod
+    def _happened(failure: Failure) -> str:
+        by = f" (set by {failure.timeout_set_by})" if failure.timeout_set_by else ""
+        limit = f" after {failure.timeout:g} s" if failure.timeout is not None else ""
+        return f"{failure.where} timed out{limit}{by}; the kernel was interrupted and shut down"
+
+    @staticmethod
+    def _facts(failure: Failure) -> dict[str, Any]:
+        facts = CellExecutionError._facts(failure)
+        return {**facts, "timeout": failure.timeout, "timeout_set_by": failure.timeout_set_by}
 
 
 class KernelDiedError(CellExecutionError):
@@ -403,20 +383,18 @@ class KernelDiedError(CellExecutionError):
     exit_code: int | None
     kernel_output: str
 
-    @classmethod
-    def from_death(
-        cls, facts: dict[str, Any], exit_code: int | None, kernel_output: str
-    ) -> KernelDiedError:
-        how = f" ({cls.describe_exit(exit_code)})" if exit_code is not None else ""
-        last = cls._last_line(kernel_output)
-        said = f"; its last output: {cls._one_line(last)}" if last else ""
-        return cls(
-            f"{facts['path']}: the kernel died{how} while running {cls._cell_label(facts)}"
-            f"{said}; {cls._saved(facts)}",
-            **facts,
-            exit_code=exit_code,
-            kernel_output=kernel_output,
-        )
+    @staticmethod
+    def _happened(failure: Failure) -> str:
+        code = failure.exit_code
+        how = f" ({KernelDiedError.describe_exit(code)})" if code is not None else ""
+        last = last_line(failure.kernel_output)
+        said = f"; its last output: {one_line(last, 300)}" if last else ""
+        return f"the kernel died{how} while running {failure.where}{said}"
+
+    @staticmethod
+    def _facts(failure: Failure) -> dict[str, Any]:
+        facts = CellExecutionError._facts(failure)
+        return {**facts, "exit_code": failure.exit_code, "kernel_output": failure.kernel_output}
 
     @staticmethod
     def describe_exit(exit_code: int) -> str:
@@ -429,6 +407,12 @@ class KernelDiedError(CellExecutionError):
             return f"killed by {signal.Signals(-exit_code).name}"
         except ValueError:
             return f"killed by signal {-exit_code}"
+
+
+_KINDS: dict[str, type[CellExecutionError]] = {
+    "timeout": CellTimeoutError,
+    "died": KernelDiedError,
+}
 
 
 # -- warnings ----------------------------------------------------------------------------------

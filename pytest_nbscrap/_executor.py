@@ -3,8 +3,9 @@
 The notebook is prepared exactly as papermill prepares it (its metadata, the injected
 parameters cell after the cell tagged ``parameters``), then run cell by cell with nbclient on a
 kernel that :mod:`pytest_nbscrap._kernels` owns, with papermill's per-cell timing and status
-recorded as it goes. A failure is first captured as a :class:`_Failure` (while the kernel can
-still be asked about it), the executed notebook is written, and only then is the error built.
+recorded as it goes. A failure is captured as a :class:`~._failure.Failure` while the kernel
+can still be asked about it; the executed notebook is written, the failure is placed in the run
+(paths, the cell's number) and only then is the error built around it.
 
 This and its two private helpers are the only modules that import nbclient, nbformat and
 jupyter_client; ``import pytest_nbscrap`` loads none of them.
@@ -23,12 +24,12 @@ import uuid
 import warnings
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import nbformat as _nbformat
 from nbclient import NotebookClient
@@ -60,6 +61,7 @@ from ._errors import (
     UnknownParameterWarning,
     UsageError,
 )
+from ._failure import Failure
 from ._kernels import (
     KernelHandle,
     KernelStartError,
@@ -467,20 +469,6 @@ def _notebook_complete(nb: NotebookNode) -> None:
 # -- running -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Failure:
-    """What went wrong in which cell, captured while the kernel could still be asked."""
-
-    kind: Literal["error", "timeout", "died", "lost"]
-    executed_index: int
-    ename: str
-    evalue: str
-    traceback: tuple[str, ...]
-    exit_code: int | None = None
-    kernel_output: str = ""
-    waited: int = 0  # for "lost": seconds the rest of the output was waited for
-
-
 async def start_kernel(kernel_name: str, cwd: str) -> KernelHandle:
     """Starts a kernel the way every execution does (for :mod:`pytest_nbscrap._pool`)."""
     return await KernelHandle.start(kernel_name, cwd, startup_timeout=STARTUP_TIMEOUT)
@@ -522,7 +510,7 @@ async def run_prepared(plan: _Plan, kernels: KernelSource | None = None) -> Note
 async def _execute(plan: _Plan, kernels: KernelSource | None = None) -> Notebook:
     nb = plan.nb
     _notebook_start(nb)
-    failure: _Failure | None = None
+    failure: Failure | None = None
     writer = None if plan.output_path is None else _Writer(plan.output_path)
     saver = None if writer is None else asyncio.ensure_future(_checkpoints(nb, writer))
     kept = False
@@ -618,7 +606,7 @@ def _interrupted(plan: _Plan) -> str:
 
 async def _run_on_kernel(
     plan: _Plan, kernels: KernelSource, keep: Callable[[], None]
-) -> _Failure | None:
+) -> Failure | None:
     """Runs the cells; ``keep`` saves the notebook as soon as they end, before the kernel is
     released: stopping a kernel can take seconds on a loaded machine, and a process told to
     exit (Ctrl-C under xdist, whose workers are killed a few seconds later) must have kept
@@ -707,17 +695,17 @@ def _client(plan: _Plan, handle: KernelHandle, replies: list[dict[str, Any]]) ->
     return client
 
 
-async def _run_cells(plan: _Plan, handle: KernelHandle) -> _Failure | None:
+async def _run_cells(plan: _Plan, handle: KernelHandle) -> Failure | None:
     replies: list[dict[str, Any]] = []
     client = _client(plan, handle, replies)
     if "language_info" in handle.info:
         plan.nb.metadata["language_info"] = handle.info["language_info"]
     for index, cell in enumerate(plan.nb.cells):
-        rule = cell_rule(cell)
+        rule = cell_rule(cell, allow_errors=plan.allow_errors)
         if cell.cell_type == "code" and rule.skip:
             cell.metadata.papermill["status"] = _SKIPPED  # its stored outputs stay
             continue
-        may_raise = plan.allow_errors or rule.may_raise
+        may_raise = rule.may_raise
         # nbclient reads this for each cell: an error it allows neither raises nor stops the
         # kernel's queue (stop_on_error). Whatever nbclient allows, the reply is judged below.
         client.allow_errors = may_raise
@@ -756,12 +744,18 @@ async def _run_cells(plan: _Plan, handle: KernelHandle) -> _Failure | None:
     return None
 
 
-def _failed(plan: _Plan, cell: NotebookNode, failure: _Failure) -> _Failure:
+def _failed(plan: _Plan, cell: NotebookNode, failure: Failure) -> Failure:
     _cell_failed(plan.nb, cell)
     if failure.kind == "timeout":
+        failure = replace(
+            failure,
+            evalue=_timed_out(plan),
+            timeout=plan.timeout,
+            timeout_set_by=plan.timeout_set_by,
+        )
         # Said in the kept notebook too: the interrupt's KeyboardInterrupt alone reads as if
         # someone had pressed Ctrl-C.
-        _note_error(cell, failure.ename, _timed_out(plan))
+        _note_error(cell, failure.ename, failure.evalue)
     elif failure.kind == "lost":
         _note_error(cell, failure.ename, failure.evalue)  # its outputs would read as complete
     return failure
@@ -780,7 +774,7 @@ _SKIPPED = "skipped"
 
 def _judge(
     cell: NotebookNode, index: int, reply: dict[str, Any] | None, may_raise: bool
-) -> _Failure | None:
+) -> Failure | None:
     """Whether a cell that nbclient let pass failed after all (nbclient raises only for an
     error *reply*, and only when the cell may not raise).
 
@@ -796,7 +790,7 @@ def _judge(
     output = _error_output(cell, counted=True)
     if output is None:
         return None
-    return _Failure("error", index, output.ename, output.evalue, tuple(output.traceback))
+    return _caught(index, output.ename, output.evalue, output.traceback)
 
 
 def _cancelling() -> bool:
@@ -831,37 +825,48 @@ def _error_output(cell: NotebookNode, *, counted: bool = False) -> NotebookNode 
     return errors[-1] if errors else None
 
 
-def _cell_error(cell: NotebookNode, index: int, exc: NbclientCellError) -> _Failure:
+def _cell_error(cell: NotebookNode, index: int, exc: NbclientCellError) -> Failure:
     if exc.ename == _TIMEOUT_ENAME:
         return _timeout(cell, index)
     output = _error_output(cell)
-    traceback = tuple(output.traceback) if output is not None else ()
-    return _Failure("error", index, exc.ename, exc.evalue, traceback)
+    return _caught(index, exc.ename, exc.evalue, output.traceback if output is not None else ())
 
 
-def _timeout(cell: NotebookNode, index: int) -> _Failure:
+def _caught(index: int, ename: str, evalue: str, traceback: Iterable[str]) -> Failure:
+    return Failure(ename, evalue, tuple(traceback), executed_index=index)
+
+
+def _timeout(cell: NotebookNode, index: int) -> Failure:
     # The interrupt's KeyboardInterrupt traceback shows where the cell was stuck.
     output = _error_output(cell)
     traceback = tuple(output.traceback) if output is not None else ()
-    return _Failure("timeout", index, CellTimeoutError.__name__, "", traceback)
+    return Failure(CellTimeoutError.__name__, "", traceback, "timeout", executed_index=index)
 
 
-def _lost(index: int, waited: int) -> _Failure:
+def _lost(index: int, waited: int) -> Failure:
     evalue = (
         f"the kernel finished this cell, but the rest of its output did not arrive within "
         f"{waited} s; the outputs kept are incomplete"
     )
-    return _Failure("lost", index, _LOST_ENAME, evalue, (), waited=waited)
+    return Failure(_LOST_ENAME, evalue, (), "lost", executed_index=index, waited=waited)
 
 
-def _death(handle: KernelHandle, index: int) -> _Failure:
+def _death(handle: KernelHandle, index: int) -> Failure:
     said = handle.output()
     code = handle.exit_code()
     lines = tuple(said.splitlines()[-20:])
     evalue = "The kernel died" + (
         f" ({KernelDiedError.describe_exit(code)})" if code is not None else ""
     )
-    return _Failure("died", index, KernelDiedError.__name__, evalue, lines, code, said)
+    return Failure(
+        KernelDiedError.__name__,
+        evalue,
+        lines,
+        "died",
+        executed_index=index,
+        exit_code=code,
+        kernel_output=said,
+    )
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -1002,29 +1007,22 @@ def _write_atomically(chunks: Iterable[str], target: Path, publish: Callable[[Pa
 
 
 def _error(
-    plan: _Plan, notebook: Notebook, failure: _Failure, unsaved: str | None = None
+    plan: _Plan, notebook: Notebook, failure: Failure, unsaved: str | None = None
 ) -> CellExecutionError:
-    index = failure.executed_index
-    cell = notebook.cells[index]
-    facts = CellExecutionError.cell_facts(
+    """The error for a failure captured while the cells ran, placed in the run now that the
+    executed notebook is kept (or could not be)."""
+    assert failure.executed_index is not None  # every captured failure knows its cell
+    cell = notebook.cells[failure.executed_index]
+    origin = plan.origins[failure.executed_index]
+    count = cell.get("execution_count")
+    placed = replace(
+        failure,
+        cell_number=None if origin is None else origin + 1,
+        execution_count=count,
+        source=cell.source,
+        injected=origin is None,
         path=plan.shown_path,
         output_path=None if plan.output_path is None else str(plan.output_path),
-        notebook=notebook,
-        cell_index=plan.origins[index],
-        executed_index=index,
-        execution_count=cell.get("execution_count"),
-        source=cell.source,
-        ename=failure.ename,
-        evalue=failure.evalue,
-        traceback=failure.traceback,
         save_error=unsaved,
     )
-    if failure.kind == "timeout":
-        assert plan.timeout is not None
-        facts["evalue"] = _timed_out(plan)
-        return CellTimeoutError.from_timeout(facts, plan.timeout, plan.timeout_set_by)
-    if failure.kind == "died":
-        return KernelDiedError.from_death(facts, failure.exit_code, failure.kernel_output)
-    if failure.kind == "lost":
-        return CellExecutionError.from_lost_output(facts, failure.waited)
-    return CellExecutionError.from_facts(facts)
+    return CellExecutionError.from_failure(placed, notebook)

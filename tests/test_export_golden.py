@@ -21,6 +21,7 @@ from pytest_nbscrap.export import (
     Document,
     DropPapermillMarkers,
     Exporter,
+    Failure,
     FileWriter,
     StdoutWriter,
     StringWriter,
@@ -60,19 +61,18 @@ def long_failure_error() -> CellExecutionError:
         if any(o.output_type == "error" for o in c.get("outputs", []))
     )
     error = next(o for o in cell.outputs if o.output_type == "error")
-    facts = CellExecutionError.cell_facts(
+    failure = Failure(
         path="notebooks/long_failure.ipynb",
         output_path="/tmp/nbscrap-runs/long_failure.ipynb",
-        notebook=nb,
-        cell_index=4,
+        cell_number=5,
         executed_index=index,
         execution_count=cell.execution_count,
         source="".join(cell.source),
         ename=error.ename,
         evalue=error.evalue,
-        traceback=error.traceback,
+        traceback=tuple(error.traceback),
     )
-    return CellExecutionError.from_facts(facts)
+    return CellExecutionError.from_failure(failure, nb)
 
 
 # -- golden renderings -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ Notebooks here are small hand-made dicts; the executed fixtures are in
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,15 @@ def test_sys_exit_none_is_not_a_failure_as_the_executor_decides():
     assert Failure.from_notebook(notebook(exited)) is None
 
 
+def test_an_error_the_notebook_allows_is_not_a_failure_as_the_executor_decides():
+    # nbclient's notebook-wide allow_errors: the executor lets every cell raise, so does the model.
+    node = notebook(code("1/0", error(), count=1))
+    node["metadata"] = {"execution": {"allow_errors": True}}
+    assert Failure.from_notebook(node) is None
+    node["metadata"] = {"execution": {"allow_errors": "yes"}}  # malformed: allows nothing
+    assert Failure.from_notebook(node) is not None
+
+
 @pytest.mark.parametrize(
     ("source", "tags"),
     [("1/0", ["nbval-raises-exception"]), ("# NBVAL_RAISES_EXCEPTION\n1/0", [])],
@@ -215,29 +225,27 @@ def test_failing_line_is_read_from_ipython_tracebacks(traceback, count, line):
 
 
 def executor_error(notebook_node: dict[str, Any], executed_index: int, cell_index: int, **more):
-    """An error as the executor raises it, built with its own ``cell_facts``."""
+    """The failure the executor builds for a cell of ``notebook_node``, and that notebook."""
     nb = read_notebook(notebook_node)
     cell = nb.cells[executed_index]
     outputs = [out for out in cell.get("outputs", []) if out["output_type"] == "error"]
-    facts = CellExecutionError.cell_facts(
+    failure = Failure(
         path="project/analysis.ipynb",
         output_path="/runs/analysis.ipynb",
-        notebook=nb,
-        cell_index=cell_index,
+        cell_number=cell_index + 1,
         executed_index=executed_index,
         execution_count=cell.get("execution_count"),
         source=cell["source"],
         ename=outputs[0]["ename"] if outputs else "CellTimeoutError",
         evalue=outputs[0]["evalue"] if outputs else "",
-        traceback=outputs[0]["traceback"] if outputs else [],
+        traceback=tuple(outputs[0]["traceback"]) if outputs else (),
     )
-    facts.update(more)
-    return facts
+    return replace(failure, **more), nb
 
 
 def test_failure_from_an_executor_error_uses_its_paths():
     facts = executor_error(papermill_failure(), executed_index=5, cell_index=2)
-    failure = Failure.from_error(CellExecutionError.from_facts(facts))
+    failure = Failure.from_error(CellExecutionError.from_failure(*facts))
     assert (failure.path, failure.output_path) == ("project/analysis.ipynb", "/runs/analysis.ipynb")
     assert (failure.cell_number, failure.failing_line) == (3, 2)
 
@@ -247,11 +255,12 @@ def test_failure_from_a_timeout_shows_where_the_interrupt_found_the_cell():
     node = notebook(
         code("print(1)", stream("1\n"), count=1), code("sleep(60)", interrupted, count=2)
     )
-    facts = executor_error(node, executed_index=1, cell_index=1)
-    facts.update(
-        ename="CellTimeoutError", evalue="Cell execution timed out after 2 s", traceback=[]
+    facts = executor_error(node, executed_index=1, cell_index=1, kind="timeout", timeout=2.0)
+    facts = (
+        replace(facts[0], ename="CellTimeoutError", evalue="Cell execution timed out after 2 s"),
+        facts[1],
     )
-    document = Document.from_error(CellTimeoutError.from_timeout(facts, 2.0))
+    document = Document.from_error(CellTimeoutError.from_failure(*facts))
     assert document.failure is not None
     assert (
         document.failure.summary()
@@ -264,10 +273,14 @@ def test_failure_from_a_timeout_shows_where_the_interrupt_found_the_cell():
 
 def test_failure_from_a_dead_kernel_shows_the_error_in_its_cell():
     node = notebook(code("import os; os._exit(1)", count=1))
-    facts = executor_error(node, executed_index=0, cell_index=0)
-    facts.update(ename="KernelDiedError", evalue="The kernel died (exit status 1)",
-                 traceback=["kernel said goodbye"])  # fmt: skip
-    document = Document.from_error(KernelDiedError.from_death(facts, 1, "kernel said goodbye"))
+    facts = executor_error(node, executed_index=0, cell_index=0, kind="died", exit_code=1,
+                           kernel_output="kernel said goodbye")  # fmt: skip
+    facts = (
+        replace(facts[0], ename="KernelDiedError", evalue="The kernel died (exit status 1)",
+                traceback=("kernel said goodbye",)),
+        facts[1],
+    )  # fmt: skip
+    document = Document.from_error(KernelDiedError.from_failure(*facts))
     (cell,) = document.cells
     assert isinstance(cell, Cell)
     assert cell.failed
@@ -275,17 +288,16 @@ def test_failure_from_a_dead_kernel_shows_the_error_in_its_cell():
 
 
 def test_failure_from_an_error_without_a_notebook_shows_its_facts():
-    error_ = CellExecutionError(
-        "boom",
+    failure = Failure(
         path="a.ipynb",
-        notebook=None,
         cell_number=3,
         execution_count=2,
         source="raise ValueError('bad')",
         ename="ValueError",
         evalue="bad",
-        traceback=[],
+        traceback=(),
     )
+    error_ = CellExecutionError.from_failure(failure, None)
     document = Document.from_error(error_)
     assert document.failure is not None
     assert document.failure.summary() == "ValueError: bad (cell 3)"
@@ -296,13 +308,13 @@ def test_failure_from_an_error_without_a_notebook_shows_its_facts():
 
 def test_failure_summary_without_colour_has_no_escape_codes():
     facts = executor_error(papermill_failure(), executed_index=5, cell_index=2)
-    summary = failure_summary(CellExecutionError.from_facts(facts), color=False)
+    summary = failure_summary(CellExecutionError.from_failure(*facts), color=False)
     assert summary == "ZeroDivisionError: division by zero (cell 3)"
 
 
 def test_failure_summary_with_colour_paints_the_error_name():
     facts = executor_error(papermill_failure(), executed_index=5, cell_index=2)
-    summary = failure_summary(CellExecutionError.from_facts(facts), color=True)
+    summary = failure_summary(CellExecutionError.from_failure(*facts), color=True)
     assert summary == "\x1b[1;31mZeroDivisionError\x1b[0m: division by zero (cell 3)"
 
 

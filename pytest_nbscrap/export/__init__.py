@@ -18,7 +18,13 @@ from .preprocessors import (
     TruncateOutputs,
     TruncateSources,
 )
-from .render import default_exporter, failure_summary, render_failure, render_notebook
+from .render import (
+    RenderOptions,
+    default_exporter,
+    failure_summary,
+    render_failure,
+    render_notebook,
+)
 from .writers import FileWriter, StdoutWriter, StringWriter, Writer
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "render_failure",
     "failure_summary",
     "render_notebook",
+    "RenderOptions",
     "default_exporter",
     # the model
     "Document",

@@ -2,25 +2,28 @@
 
 The model is built first, from an executed notebook or from the execution error, and rendered
 second; the pytest plugin, the command line and the library all go through it, so a failure
-reads the same everywhere. Building it never imports Jinja2 and never decodes a scrap.
+reads the same everywhere. An execution error's :class:`Failure` is the one the executor built
+(see :mod:`pytest_nbscrap._failure`): the model only places it on its cell. Building the model
+never imports Jinja2 and never decodes a scrap.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._conventions import (
     INJECTED_PARAMETERS_TAG,
     PAPERMILL_ERROR_TAG,
+    errors_allowed,
     is_clean_exit,
     rule_for,
 )
-from .._errors import CellTimeoutError, KernelDiedError
-from .filters import strip_ansi
+from .._failure import Failure, failing_line
+from .._scraps import GLUE_PREFIX, RECORD_PREFIX
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -46,24 +49,10 @@ __all__ = [
 # parameter cell (INJECTED_PARAMETERS_TAG) is in the executed notebook only, so it is not
 # counted when cells are numbered the way the user sees the source notebook.
 
-_SCRAP_MIME = re.compile(r"application/scrapbook\.scrap\.(?P<encoder>[^+]+)\+json")
-_PAPERMILL_RECORD_MIME = "application/papermill.record+json"
+# The wire format's MIME keys are _scraps.py's; shown here by name and encoder.
+_SCRAP_MIME = re.compile(re.escape(GLUE_PREFIX) + r"\.(?P<encoder>[^+]+)\+json")
+_PAPERMILL_RECORD_MIME = f"{RECORD_PREFIX}+json"
 _DEFAULT_REPR = re.compile(r"<[\w.]+ object(?: at 0x[0-9a-f]+)?>")
-
-# How IPython names the frame of the cell itself, newest format first:
-# IPython >= 8.5 "Cell In[5], line 4"; 8.0-8.4 "Input In [5], in <cell line: 4>()";
-# older "<ipython-input-5-0123abcd> in <module>" followed, lines later, by the "----> 4 ..."
-# arrow line. Tracebacks come from the notebook: every pattern starts with a literal and has
-# no nested or lazy repetition, so a search is linear in the text; the old format's two lines
-# are paired by a walk over the lines, not by a pattern spanning them (that was quadratic).
-_CELL_FRAMES = (
-    re.compile(r"Cell In ?\[(?P<count>\d*)\], line (?P<line>\d+)"),
-    re.compile(r"Input In ?\[(?P<count>\d*)\], in <cell line: (?P<line>\d+)>"),
-)
-_OLD_CELL_FRAME = re.compile(r"<ipython-input-(?P<count>\d+)-[0-9a-f]+> in <module>")
-_OLD_ARROW = re.compile(r"-+> ?(?P<line>\d+)")  # matched at a line's start only
-# A number longer than this is no line or execution count; int() of 5,000 digits even raises.
-_MAX_DIGITS = 9
 
 
 def _text(value: Any) -> str:
@@ -85,44 +74,6 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
-
-
-def failing_line(traceback: Sequence[str], execution_count: int | None) -> int | None:
-    """The line of the cell that raised, read from an IPython traceback (``None`` if unknown).
-
-    The first frame of the failing cell's own execution count is the cell's line; later frames
-    of other counts are functions defined in earlier cells.
-    """
-    plain = strip_ansi("\n".join(traceback))
-    for pattern in _CELL_FRAMES:
-        frames = ((match.group("count"), match.group("line")) for match in pattern.finditer(plain))
-        found = _own_frame(frames, execution_count)
-        if found is not None:
-            return found
-    return _own_frame(_old_frames(plain), execution_count)
-
-
-def _old_frames(plain: str) -> Iterator[tuple[str, str]]:
-    """(count, line) of each old-style frame: a header, then the first arrow line after it."""
-    count: str | None = None
-    for line in plain.split("\n"):
-        arrow = _OLD_ARROW.match(line) if count is not None else None
-        if count is not None and arrow is not None:
-            yield count, arrow.group("line")
-            count = None
-            continue
-        header = _OLD_CELL_FRAME.search(line) if count is None else None
-        if header is not None:
-            count = header.group("count")
-
-
-def _own_frame(frames: Iterable[tuple[str, str]], execution_count: int | None) -> int | None:
-    for count, line in frames:
-        if len(count) > _MAX_DIGITS or len(line) > _MAX_DIGITS:
-            continue
-        if execution_count is None or not count or int(count) == execution_count:
-            return int(line)
-    return None
 
 
 @dataclass(frozen=True)
@@ -213,9 +164,12 @@ class Cell:
     failed: bool = False
     failing_line: int | None = None
     shown_lines: tuple[tuple[int, int], ...] | None = None  # all of them when None
+    allow_errors: bool = False  # the notebook's metadata.execution.allow_errors
 
     @classmethod
-    def from_node(cls, node: Mapping[str, Any], index: int, number: int | None) -> Cell:
+    def from_node(
+        cls, node: Mapping[str, Any], index: int, number: int | None, *, allow_errors: bool = False
+    ) -> Cell:
         metadata = _mapping(node.get("metadata"))
         tags = tuple(tag for tag in _list(metadata.get("tags")) if isinstance(tag, str))
         outputs = (Output.from_node(_mapping(out)) for out in _list(node.get("outputs")))
@@ -227,6 +181,7 @@ class Cell:
             execution_count=_count(node.get("execution_count")),
             outputs=_merge_streams(outputs),
             tags=tags,
+            allow_errors=allow_errors,
         )
 
     @property
@@ -253,8 +208,9 @@ class Cell:
 
     @property
     def may_raise(self) -> bool:
-        """Its error is expected (a tag or nbval marker says so), not a failure."""
-        return rule_for(self.tags, self.source).may_raise
+        """Its error is expected (a tag, an nbval marker or the notebook says so), not a
+        failure: the executor's rule."""
+        return rule_for(self.tags, self.source, allow_errors=self.allow_errors).may_raise
 
 
 def _merge_streams(outputs: Iterable[Output]) -> tuple[Output, ...]:
@@ -315,79 +271,6 @@ class Elided:
 
 
 @dataclass(frozen=True)
-class Failure:
-    """Which cell failed and how: the facts a failure rendering and its summary line need."""
-
-    ename: str
-    evalue: str
-    traceback: tuple[str, ...] = ()
-    cell_number: int | None = None
-    execution_count: int | None = None
-    source: str = ""
-    failing_line: int | None = None
-    injected: bool = False
-    path: str | None = None
-    output_path: str | None = None
-    note: str | None = None
-    outputs: tuple[Output, ...] = ()
-
-    @property
-    def headline(self) -> str:
-        """``"ZeroDivisionError: division by zero"``: the error's name and its first line."""
-        lines = self.evalue.strip().splitlines()
-        return f"{self.ename}: {lines[0]}" if lines else self.ename or "Error"
-
-    @property
-    def where(self) -> str:
-        """``"cell 5 (In [4])"``: the cell as the user finds it in the notebook."""
-        if self.injected:
-            place = "the injected-parameters cell"
-        elif self.cell_number is not None:
-            place = f"cell {self.cell_number}"
-        else:
-            place = "an unknown cell"
-        if self.execution_count is not None:
-            place += f" (In [{self.execution_count}])"
-        return place
-
-    def summary(self) -> str:
-        """One line: ``"ZeroDivisionError: division by zero (cell 5)"``."""
-        if self.injected:
-            return f"{self.headline} (injected-parameters cell)"
-        if self.cell_number is None:
-            return self.headline
-        return f"{self.headline} (cell {self.cell_number})"
-
-    @classmethod
-    def from_cell(cls, cell: Cell, *, path: str | None = None) -> Failure:
-        error = cell.error or Output.error("CellExecutionError", "")
-        return cls(
-            ename=error.ename,
-            evalue=error.evalue,
-            traceback=error.traceback,
-            cell_number=cell.number,
-            execution_count=cell.execution_count,
-            source=cell.source,
-            failing_line=failing_line(error.traceback, cell.execution_count),
-            injected=cell.injected,
-            path=path,
-            outputs=cell.outputs,
-        )
-
-    @classmethod
-    def from_notebook(cls, notebook: NotebookLike) -> Failure | None:
-        """The first failure held in an executed notebook, or ``None`` for a clean one."""
-        return Document.from_notebook(notebook).failure
-
-    @classmethod
-    def from_error(cls, error: CellExecutionError) -> Failure:
-        """The failure an execution error describes, completed from its executed notebook."""
-        failure = Document.from_error(error).failure
-        assert failure is not None  # from_error always sets one
-        return failure
-
-
-@dataclass(frozen=True)
 class Document:
     """A notebook ready to render: cells (some maybe elided), its path, and its failure."""
 
@@ -401,6 +284,7 @@ class Document:
         """Reads a notebook dict; the first failing cell (if any) becomes the failure."""
         cells: list[Cell | Elided] = []
         number = 0
+        allowed = errors_allowed(node.get("metadata"))
         raw_cells = node.get("cells")
         for index, raw in enumerate(raw_cells if isinstance(raw_cells, list) else ()):
             cell_node = _mapping(raw)
@@ -408,12 +292,13 @@ class Document:
             counted = PAPERMILL_ERROR_TAG not in tags and INJECTED_PARAMETERS_TAG not in tags
             if counted:
                 number += 1
-            cells.append(Cell.from_node(cell_node, index, number if counted else None))
+            shown = number if counted else None
+            cells.append(Cell.from_node(cell_node, index, shown, allow_errors=allowed))
         document = cls(tuple(cells), path=path, total=number)
         failed = next((cell for cell in document._cells() if _failed(cell, raw_cells)), None)
         if failed is None:
             return document
-        return document._with_failure(failed, Failure.from_cell(failed, path=path), failed)
+        return document._with_failure(failed, _failure_of(failed, path), failed)
 
     @classmethod
     def from_notebook(cls, notebook: NotebookLike) -> Document:
@@ -431,49 +316,42 @@ class Document:
     def from_error(cls, error: CellExecutionError) -> Document:
         """The executed-so-far notebook of an execution error, its failing cell marked.
 
-        The error's facts win over what the notebook holds (a timed-out cell has no error
-        output); the notebook supplies the context cells and the outputs.
+        The failure is the error's, as the executor built it; the notebook supplies the cells
+        and their outputs. A timed-out cell or a dead kernel's holds no error output: the
+        failure's is shown in it.
         """
-        notebook = getattr(error, "notebook", None)
-        path = _str_or_none(getattr(error, "path", None))
+        failure = error.failure
+        notebook = error.notebook
         document = cls.from_notebook(notebook) if notebook is not None else cls(())
-        document = replace(document, path=path or document.path)
-        ename = str(getattr(error, "ename", "") or type(error).__name__)
-        located = _locate(document, error, ename)
-        count = _count(getattr(error, "execution_count", None))
-        source = _text(getattr(error, "source", "")).rstrip()
+        document = replace(document, path=failure.path or document.path)
+        located = document._cell_of(failure)
         cell = located or Cell(
             index=-1,
-            number=_count(getattr(error, "cell_number", None)),
+            number=failure.cell_number,
             cell_type="code",
-            source=source,
-            execution_count=count,
+            source=failure.source.rstrip(),
+            execution_count=failure.execution_count,
         )
-        count = count if count is not None else cell.execution_count
-        traceback = tuple(str(line) for line in getattr(error, "traceback", None) or ())
-        evalue = str(getattr(error, "evalue", "") or "")
         if cell.error is None:
-            # A timeout or a dead kernel leaves no error output; show the error where it happened.
-            cell = replace(cell, outputs=(*cell.outputs, Output.error(ename, evalue, traceback)))
-        own = cell.error
-        failure = Failure(
-            ename=ename,
-            evalue=evalue or (own.evalue if own else ""),
-            traceback=traceback or (own.traceback if own else ()),
-            cell_number=cell.number,
-            execution_count=count,
-            source=cell.source or source,
-            injected=cell.injected,
-            path=path or document.path,
-            output_path=_str_or_none(getattr(error, "output_path", None)),
-            note=_note(error, evalue),
-            outputs=cell.outputs,
-        )
-        failure = replace(failure, failing_line=failing_line(failure.traceback, count))
+            error_output = Output.error(failure.ename, failure.evalue, failure.traceback)
+            cell = replace(cell, outputs=(*cell.outputs, error_output))
         return document._with_failure(located, failure, cell)
 
     def _cells(self) -> Iterable[Cell]:
         return (item for item in self.cells if isinstance(item, Cell))
+
+    def _cell_of(self, failure: Failure) -> Cell | None:
+        """The cell a failure is about: by its index in the executed notebook, else by its
+        number in the source notebook."""
+        if failure.executed_index is not None:
+            return next(
+                (cell for cell in self._cells() if cell.index == failure.executed_index), None
+            )
+        if failure.cell_number is not None:
+            return next(
+                (cell for cell in self._cells() if cell.number == failure.cell_number), None
+            )
+        return None
 
     def _with_failure(self, original: Cell | None, failure: Failure, shown: Cell) -> Document:
         """Marks ``shown`` as the failing cell in place of ``original`` (appended if absent)."""
@@ -491,6 +369,22 @@ class Document:
         return replace(self, cells=tuple(cells), failure=failure)
 
 
+def _failure_of(cell: Cell, path: str | None) -> Failure:
+    """The failure a notebook read on its own shows: its failing cell's error."""
+    error = cell.error or Output.error("CellExecutionError", "")
+    return Failure(
+        ename=error.ename,
+        evalue=error.evalue,
+        traceback=error.traceback,
+        cell_number=cell.number,
+        execution_count=cell.execution_count,
+        executed_index=cell.index,
+        source=cell.source,
+        injected=cell.injected,
+        path=path,
+    )
+
+
 def _failed(cell: Cell, raw_cells: Any) -> bool:
     """A cell failed if it holds an error output, or papermill marked it as raising."""
     if cell.papermill_marker:
@@ -503,48 +397,5 @@ def _failed(cell: Cell, raw_cells: Any) -> bool:
     return papermill.get("exception") is True and not cell.may_raise
 
 
-def _locate(document: Document, error: CellExecutionError, ename: str) -> Cell | None:
-    """The executed cell an error is about.
-
-    By the executor's index into the executed notebook when it gives one; else the failing
-    cell the notebook itself shows; else by the cell's number in the source notebook.
-    """
-    cells = list(document._cells())
-    executed = _count(getattr(error, "executed_index", None))
-    if executed is not None:
-        found = next((cell for cell in cells if cell.index == executed), None)
-        if found is not None:
-            return found
-    shown = document.failure
-    if shown is not None and shown.ename == ename:
-        return next(cell for cell in cells if cell.failed)
-    number = _count(getattr(error, "cell_number", None))
-    if number is None:
-        index = _count(getattr(error, "cell_index", None))
-        number = index + 1 if index is not None else None
-    if number is not None:
-        found = next((cell for cell in cells if cell.number == number), None)
-        if found is not None:
-            return found
-    return next((cell for cell in cells if cell.failed), None)
-
-
-def _note(error: CellExecutionError, evalue: str) -> str | None:
-    """Says what happened when the error's own message does not (the executor's usually does)."""
-    if evalue:
-        return None
-    if isinstance(error, CellTimeoutError):
-        timeout = getattr(error, "timeout", None)
-        limit = f" of {timeout:g} seconds" if isinstance(timeout, (int, float)) else ""
-        return f"the cell ran longer than the timeout{limit} and was interrupted"
-    if isinstance(error, KernelDiedError):
-        return "the kernel died while running this cell"
-    return None
-
-
 def _node_of(notebook: Any) -> Mapping[str, Any]:
     return {"cells": list(notebook.cells), "metadata": notebook.metadata}
-
-
-def _str_or_none(value: Any) -> str | None:
-    return os.fspath(value) if isinstance(value, (str, os.PathLike)) and value else None

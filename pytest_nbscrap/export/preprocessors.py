@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 from .filters import clip_lines, resolve_overwrites, sanitize, truncate
-from .model import Cell, Document, Elided, Failure, Output
+from .model import Cell, Document, Elided, Output
 
 __all__ = [
     "AnsiColors",
@@ -189,8 +189,6 @@ class AnsiColors:
                 ename=self._clean(failure.ename),
                 evalue=self._clean(failure.evalue),
                 traceback=tuple(self._clean(line) for line in failure.traceback),
-                source=self._clean(failure.source),
-                outputs=tuple(self._output(output) for output in failure.outputs),
             )
         return replace(document, cells=cells, failure=failure)
 
@@ -216,7 +214,4 @@ def _map_outputs(document: Document, change: Callable[[Output], Output]) -> Docu
         else item
         for item in document.cells
     )
-    failure: Failure | None = document.failure
-    if failure is not None:
-        failure = replace(failure, outputs=tuple(change(output) for output in failure.outputs))
-    return replace(document, cells=cells, failure=failure)
+    return replace(document, cells=cells)
