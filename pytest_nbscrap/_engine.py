@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._reader import Notebook
 
 if TYPE_CHECKING:
+    from ._kernels import KernelHandle
     from ._pool import KernelPool
     from ._prepare import RunPlan
 
@@ -43,6 +44,9 @@ class Engine:
         self._slots: asyncio.Semaphore | None = None
         self._runs: set[asyncio.Task[Any]] = set()
         self._lock = threading.Lock()
+        # Whether a kernel was ever asked to start: from then on the plugin's SIGTERM handler
+        # must stop kernels (it asks through Runner.kernels_started).
+        self.started_a_kernel = False
 
     def _started(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -60,7 +64,11 @@ class Engine:
         from . import _executor as executor
         from ._pool import KernelPool
 
-        self._pool = KernelPool(executor.start_kernel, spares=self._spares)
+        async def start_kernel(kernel_name: str, cwd: str) -> KernelHandle:
+            self.started_a_kernel = True
+            return await executor.start_kernel(kernel_name, cwd)
+
+        self._pool = KernelPool(start_kernel, spares=self._spares)
         self._slots = asyncio.Semaphore(self.workers)
 
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -90,10 +98,6 @@ class Engine:
         loop = self._started()
         assert self._pool is not None
         loop.call_soon_threadsafe(self._pool.expect, (kernel_name, cwd))
-
-    @property
-    def kernels_started(self) -> int:
-        return 0 if self._pool is None else int(self._pool.started)
 
     def close(self, timeout: float = 60.0) -> None:
         """Cancels what still runs (its kernel is killed, its notebook kept), stops every kernel,

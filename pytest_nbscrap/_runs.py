@@ -149,7 +149,7 @@ class Runner:
 
     @property
     def kernels_started(self) -> int:
-        return 0 if self._engine is None else self._engine.kernels_started
+        return 0 if self._engine is None else int(self._engine.started_a_kernel)
 
     @property
     def engine(self) -> Engine:
