@@ -15,9 +15,13 @@ import contextlib
 import os
 import threading
 from collections.abc import Coroutine, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._reader import Notebook
+
+if TYPE_CHECKING:
+    from ._pool import KernelPool
+    from ._prepare import RunPlan
 
 __all__ = ["Engine", "ExecutionSession"]
 
@@ -35,7 +39,7 @@ class Engine:
         self._spares = self.workers if spares is None else spares
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._pool: Any = None
+        self._pool: KernelPool | None = None
         self._slots: asyncio.Semaphore | None = None
         self._runs: set[asyncio.Task[Any]] = set()
         self._lock = threading.Lock()
@@ -63,12 +67,12 @@ class Engine:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
-    def submit(self, plan: Any) -> concurrent.futures.Future[Notebook]:
+    def submit(self, plan: RunPlan) -> concurrent.futures.Future[Notebook]:
         """Starts running a plan from :func:`executor.prepare`; the future holds the outcome."""
         loop = self._started()
         return asyncio.run_coroutine_threadsafe(self._run(plan), loop)
 
-    async def _run(self, plan: Any) -> Notebook:
+    async def _run(self, plan: RunPlan) -> Notebook:
         from . import _executor as executor
 
         assert self._slots is not None
@@ -84,11 +88,8 @@ class Engine:
     def expect(self, kernel_name: str, cwd: str) -> None:
         """A run on ``kernel_name`` in ``cwd`` is coming: its kernel may start now."""
         loop = self._started()
+        assert self._pool is not None
         loop.call_soon_threadsafe(self._pool.expect, (kernel_name, cwd))
-
-    @property
-    def kernels_started(self) -> int:
-        return 0 if self._pool is None else int(self._pool.started)
 
     def close(self, timeout: float = 60.0) -> None:
         """Cancels what still runs (its kernel is killed, its notebook kept), stops every kernel,

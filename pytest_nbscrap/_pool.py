@@ -59,7 +59,6 @@ class KernelPool:
         self._expected: deque[KernelKey] = deque()
         self._stopping: set[asyncio.Task[None]] = set()
         self._closed = False
-        self.started = 0  # kernels started, for the tests that prove none is reused
 
     def expect(self, key: KernelKey) -> None:
         """A run needing ``key`` comes soon: start its kernel if a spare slot is free."""
@@ -99,7 +98,6 @@ class KernelPool:
             await asyncio.gather(*list(self._stopping), return_exceptions=True)
 
     def _launch(self, key: KernelKey) -> asyncio.Task[KernelHandle]:
-        self.started += 1
         return asyncio.ensure_future(self._start(*key))
 
     def _take_spare(self, key: KernelKey) -> asyncio.Task[KernelHandle] | None:

@@ -22,6 +22,7 @@ from ._sharing import SharedOutcomes
 
 if TYPE_CHECKING:
     from ._engine import Engine
+    from ._prepare import RunPlan
 
 __all__ = ["RunSpec", "Runner"]
 
@@ -230,7 +231,7 @@ _PLAIN_PART = re.compile(r"[A-Za-z0-9.-]+(?:_[A-Za-z0-9.-]+)*")
 _HASHED = re.compile(r"-[0-9a-f]{8}$")
 
 
-_Prepared = tuple[Any, tuple[Warning, ...]]
+_Prepared = tuple["RunPlan | NbScrapError", tuple[Warning, ...]]
 
 
 def _messages(caught: Sequence[warnings.WarningMessage]) -> tuple[Warning, ...]:
@@ -266,7 +267,7 @@ class _Pending:
         self,
         run: concurrent.futures.Future[Notebook] | NbScrapError,
         warned: tuple[Warning, ...],
-        plan: Any = None,
+        plan: RunPlan | None = None,
     ) -> None:
         self._run = run
         self._warned = warned

@@ -32,13 +32,10 @@ from pytest_nbscrap._errors import (
     NbScrapError,
     NotebookReadError,
     ParameterError,
+    UnknownParameterWarning,
     UsageError,
 )
-from pytest_nbscrap._executor import (
-    UnknownParameterWarning,
-    async_execute_notebook,
-    execute_notebook,
-)
+from pytest_nbscrap._executor import async_execute_notebook, execute_notebook
 from pytest_nbscrap._reader import Notebook
 
 HERE = Path(__file__).resolve().parent / "notebooks" / "exec"

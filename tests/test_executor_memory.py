@@ -15,7 +15,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from pytest_nbscrap._executor import _file_chunks, _Lines, _plain
+from pytest_nbscrap._notebook_file import Lines, file_chunks
+from pytest_nbscrap._notebook_file import plain as plain_copy
 
 
 def _rich_notebook() -> nbformat.NotebookNode:
@@ -55,7 +56,7 @@ def _rich_notebook() -> nbformat.NotebookNode:
 
 def test_the_streamed_file_is_nbformats_text_exactly():
     nb = _rich_notebook()
-    assert "".join(_file_chunks(copy.deepcopy(nb))) == nbformat.writes(nb)
+    assert "".join(file_chunks(copy.deepcopy(nb))) == nbformat.writes(nb)
 
 
 def test_multi_line_strings_split_one_line_at_a_time_as_str_splitlines_does():
@@ -63,13 +64,13 @@ def test_multi_line_strings_split_one_line_at_a_time_as_str_splitlines_does():
     alphabet = 'ab \n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\té"\\\x00'
     for _ in range(2000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
-        assert list(_Lines(text).lines()) == text.splitlines(True), repr(text)
+        assert list(Lines(text).lines()) == text.splitlines(True), repr(text)
 
 
 def test_the_result_is_plain_shares_the_strings_and_no_container():
     nb = _rich_notebook()
     nb.metadata["papermill"]["parameters"].pop("b")  # JSON has no bytes; neither had the result
-    plain = _plain(nb)
+    plain = plain_copy(nb)
     assert json.dumps(plain) == json.dumps(nb)  # what the JSON round trip gave (NaN included)
     assert type(plain) is dict
     assert type(plain["cells"][0]["outputs"][0]) is dict
