@@ -53,13 +53,16 @@ class Writer:
     A checkpoint is written in a thread (validating and dumping the whole notebook takes
     seconds for a big one, which on the event loop would stop the reading of the kernel's
     output), from a snapshot taken on the loop, where nothing changes the notebook meanwhile.
-    Once the final notebook is written, no checkpoint still in flight may replace it.
+    Once the final notebook is written, no checkpoint still in flight may replace it; if the
+    final one cannot be written (a full disk), a checkpoint published earlier is removed: a
+    partial run at the output path would be read as the run's result, scraps missing.
     """
 
     def __init__(self, target: Path) -> None:
         self.target = target
         self._lock = threading.Lock()
         self._closed = False
+        self._published = False  # a checkpoint of ours is at ``target``
 
     def checkpoint(self, snapshot: NotebookNode) -> None:
         """In a worker thread: writes ``snapshot`` (which it owns) unless the final is written."""
@@ -69,7 +72,14 @@ class Writer:
     def final(self, nb: NotebookNode) -> None:
         _validate(nb)
         # A structural copy (the strings are shared): the file's layout changes it.
-        _write_atomically(file_chunks(copy.deepcopy(nb)), self.target, self._publish_final)
+        try:
+            _write_atomically(file_chunks(copy.deepcopy(nb)), self.target, self._publish_final)
+        except BaseException:
+            with self._lock:
+                self._closed = True
+                if self._published:
+                    self.target.unlink(missing_ok=True)
+            raise
 
     def _publish_checkpoint(self, temporary: Path) -> None:
         with self._lock:
@@ -77,6 +87,7 @@ class Writer:
                 temporary.unlink()
             else:
                 temporary.replace(self.target)
+                self._published = True
 
     def _publish_final(self, temporary: Path) -> None:
         with self._lock:

@@ -230,6 +230,25 @@ def test_a_full_disk_after_a_good_run_is_an_execution_error_naming_the_path(tmp_
 
 
 @pytest.mark.kernel
+def test_a_checkpoint_is_not_left_as_the_result_when_the_final_write_fails(tmp_path, full_disk):
+    output = full_disk / "out.ipynb"
+    # The first cell waits until a checkpoint (small: it fits) is at the output path, so the
+    # race a loaded machine ran into now and then happens every time.
+    wait = (
+        "import os, time\n"
+        f"for _ in range(1200):\n    if os.path.exists({str(output)!r}): break\n"
+        "    time.sleep(0.1)\n"
+        f"assert os.path.exists({str(output)!r}), 'no checkpoint in 120 s'"
+    )
+    path = write(tmp_path / "nb.ipynb", wait, BIG)
+    with pytest.raises(ExecutionError) as caught:
+        execute_notebook(path, output_path=output)
+    assert type(caught.value) is ExecutionError
+    assert str(caught.value).endswith("No space left on device")
+    assert list(full_disk.iterdir()) == []  # the partial run is not read as the result
+
+
+@pytest.mark.kernel
 @pytest.mark.parametrize("value", [None, 0])
 def test_a_collected_notebooks_null_or_zero_timeout_keeps_the_sessions(pytester, value):
     write(pytester.path / "slow.ipynb", "import time\ntime.sleep(60)", nbscrap={"timeout": value})
