@@ -85,7 +85,7 @@ def _nbscrap_metadata(metadata: Mapping[str, Any], where: str) -> Mapping[str, A
 def _metadata_marks(options: Mapping[str, Any], where: str) -> list[pytest.MarkDecorator]:
     """The marks ``metadata.nbscrap`` asks for; a bad one is a :class:`UsageError` of this
     notebook alone, raised at collection, so its item fails and the others still run."""
-    from .export.filters import sanitize  # reasons are printed, and come from the notebook
+    from ._text import sanitize  # reasons are printed, and come from the notebook
 
     marks = []
     if options.get("skip"):
@@ -165,7 +165,7 @@ class NotebookItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         # The header pytest prints comes from the file's name: made harmless for a terminal.
-        from .export.filters import sanitize
+        from ._text import sanitize
 
         return self.path, 0, f"notebook {sanitize(self.name)}"
 
@@ -191,7 +191,7 @@ def failure_repr(error: NbScrapError | UnknownParameterWarning, color: bool) -> 
         summary = failure_summary(error, color=color)
         location = ReprFileLocation(str(error.path), error.cell_number or 0, summary)
     else:
-        from .export.filters import sanitize
+        from ._text import sanitize
 
         text = sanitize(str(error))  # it may quote the notebook: a kernel name, a metadata key
         summary = _reason(error)
@@ -203,7 +203,7 @@ def failure_repr(error: NbScrapError | UnknownParameterWarning, color: bool) -> 
 def _reason(error: NbScrapError | UnknownParameterWarning) -> str:
     """The summary line of an error that is not a cell's: its type and what went wrong,
     without the notebook's path (the test id names it), so the reason is what fits the line."""
-    from .export.filters import clip_lines, sanitize
+    from ._text import clip_lines, one_line, sanitize
     from .export.render import SUMMARY_CHARS
 
     if isinstance(error, NotebookReadError):
@@ -211,6 +211,6 @@ def _reason(error: NbScrapError | UnknownParameterWarning) -> str:
     else:
         path = getattr(error, "path", None)
         text = str(error).removeprefix(f"{path}: ") if path else str(error)
-    line = " ".join(sanitize(text).split())
+    line = one_line(sanitize(text))
     named = f"{type(error).__name__}: {line}" if line else type(error).__name__
     return clip_lines(named, SUMMARY_CHARS)

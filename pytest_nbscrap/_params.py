@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._errors import UsageError
+from ._text import escape_controls, shorten
 
 __all__ = [
     "ParamSet",
@@ -66,10 +67,7 @@ def param_id(params: Mapping[str, Any]) -> str:
     come from a notebook's metadata, and test ids are printed to the terminal.
     """
     text = ",".join(f"{key}={_short(value)}" for key, value in params.items())
-    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+    return escape_controls(text)
 
 
 def param_ids(sets: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -99,7 +97,7 @@ def item_names(stem: str, sets: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else _dumps(value) or "<not writable>"
-    return text if len(text) <= 30 else text[:27] + "..."
+    return shorten(text, 30)
 
 
 def freeze(params: Mapping[str, Any]) -> str:

@@ -31,10 +31,10 @@ from ._errors import KernelNotFoundError, ParameterError, UnknownParameterWarnin
 from ._kernels import canonical_kernel_name, installed_kernels, kernel_spec
 from ._reader import read_notebook
 from ._run_record import papermill_node
+from ._validate import PathLike
 
 __all__ = ["PathLike", "RunOptions", "RunPlan", "prepare"]
 
-PathLike = str | os.PathLike[str]
 
 # nbformat's functions are unannotated; reached through Any, they are visibly untyped here.
 nbformat: Any = _nbformat

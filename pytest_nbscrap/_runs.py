@@ -254,7 +254,7 @@ def skip_reason(error: NbScrapError) -> str | None:
     """The reason a cell gave ``pytest.skip`` (its exception is named ``Skipped``), or None."""
     if not isinstance(error, CellExecutionError) or error.ename != "Skipped":
         return None
-    from .export.filters import sanitize  # the reason comes from the notebook and is printed
+    from ._text import sanitize  # the reason comes from the notebook and is printed
 
     return sanitize(error.evalue)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ._errors import NotebookNotFoundError
 from ._reader import Notebook
 from ._scraps import Scrap, Scraps
+from ._text import one_line
 from ._validate import PathLike
 
 if TYPE_CHECKING:
@@ -143,8 +144,7 @@ def short_repr(scrap: Scrap, width: int = 100) -> str:
         text = scrap.data if isinstance(scrap.data, str) else repr(scrap.data)
     except Exception as exc:  # a corrupt scrap is reported, not raised, in listings
         text = f"<error: {exc}>"
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 3] + "..."
+    return one_line(text, width)
 
 
 def read_notebooks(
