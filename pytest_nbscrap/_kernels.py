@@ -10,6 +10,7 @@ file, never to the user's terminal; :meth:`KernelHandle.output` reads it back fo
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -377,6 +378,8 @@ class _Orphans:
                     start_new_session=True,
                     env={},  # needs nothing; and carries no variable that names a test run
                 )
+                if not self._owner:
+                    atexit.register(self._close)
                 self._owner = os.getpid()
             assert watcher.stdin is not None
             try:
@@ -384,6 +387,20 @@ class _Orphans:
                 watcher.stdin.flush()
             except OSError as exc:  # the watcher is gone: the next call starts another
                 log.warning("the kernel watcher is gone: %s", exc)
+
+    def _close(self) -> None:
+        """At a normal exit: ends the pipe (the watcher kills what is still registered, which
+        is nothing once every kernel was stopped) and waits for the watcher, which would
+        otherwise outlive this process as a zombie-to-be and a ResourceWarning."""
+        with self._lock:
+            watcher, self._watcher = self._watcher, None
+        if watcher is None or self._owner != os.getpid():
+            return  # a forked child: the watcher is its parent's
+        assert watcher.stdin is not None
+        with contextlib.suppress(OSError):
+            watcher.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            watcher.wait(timeout=5)
 
 
 _ORPHANS = _Orphans()

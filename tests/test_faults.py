@@ -30,6 +30,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from helpers import code_cell, notebook
 
 from pytest_nbscrap import read_notebook
 from pytest_nbscrap.export import render_notebook
@@ -639,3 +640,28 @@ def test_other_kernel_start_failures_are_not_retried(monkeypatch):
     with pytest.raises(KernelStartError):
         start_kernel()
     assert len(attempts) == 1
+
+
+@pytest.mark.kernel
+def test_a_normal_exit_after_a_run_leaves_no_watcher_and_no_resource_warning(tmp_path):
+    notebook_path = tmp_path / "nb.ipynb"
+    notebook_path.write_text(json.dumps(notebook(code_cell("1 + 1"))))
+    script = (
+        "import os, sys\n"
+        "from pytest_nbscrap import execute_notebook\n"
+        f"execute_notebook({str(notebook_path)!r})\n"
+        "from pytest_nbscrap._kernels import _ORPHANS\n"
+        "print(_ORPHANS._watcher.pid)\n"
+    )
+    # -X dev shows every ResourceWarning, also those at interpreter exit.
+    result = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ResourceWarning" not in result.stderr
+    watcher = int(result.stdout.split()[-1])
+    assert not psutil.pid_exists(watcher) or psutil.Process(watcher).status() == "zombie"
