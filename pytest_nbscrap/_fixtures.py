@@ -12,7 +12,7 @@ import pytest
 
 from ._errors import UsageError
 from ._items import location
-from ._params import ParamSet, nb_param_sets
+from ._param_sets import ParamSet, nb_param_sets
 from ._reader import Notebook
 from ._runs import RunSpec
 from ._scraps import Scraps

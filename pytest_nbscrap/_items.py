@@ -22,7 +22,7 @@ from ._errors import (
     UnknownParameterWarning,
     UsageError,
 )
-from ._params import ParamSet, item_names, metadata_param_sets, nb_param_sets
+from ._param_sets import ParamSet, item_names, metadata_param_sets, nb_param_sets
 from ._runs import RunSpec
 from ._validate import read_metadata
 

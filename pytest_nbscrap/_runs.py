@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import CellExecutionError, NbScrapError
-from ._params import freeze, param_id, safe_name, short_hash
+from ._param_sets import freeze, param_id, safe_name, short_hash
 from ._reader import Notebook
 from ._sharing import SharedOutcomes
 

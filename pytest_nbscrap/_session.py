@@ -21,7 +21,7 @@ import pytest
 from ._errors import UsageError
 from ._items import REPORTED, NotebookItem, failure_repr
 from ._output import lock_output_dir, own_file, own_folder
-from ._params import safe_name
+from ._param_sets import safe_name
 from ._runs import Runner
 from ._settings import OUTPUT_MARKER, Settings
 from ._sharing import SharedOutcomes

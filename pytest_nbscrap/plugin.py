@@ -3,7 +3,7 @@ object's registration, and collection.
 
 What a session does with notebooks (the runner, its look-ahead, the output folder, reports,
 SIGTERM) is its session object's, in ``_session``; the logic lives in plain modules (``_runs``,
-``_params``, ``_settings``). Nothing heavy is imported until a notebook actually runs, so a
+``_param_sets``, ``_settings``). Nothing heavy is imported until a notebook actually runs, so a
 session that uses none pays nothing for the plugin.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from ._fixtures import nb, nbscrap_params, run_notebook, scraps
 from ._items import NotebookFile, NotebookItem
 from ._output import check_output_dir
-from ._params import nb_param_sets, param_ids
+from ._param_sets import nb_param_sets, param_ids
 from ._session import NAME, NO_TMPDIR, NbScrapSession, session_of
 from ._settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, OUTPUT_MARKER, Settings
 

@@ -28,7 +28,7 @@ from pytest_nbscrap._errors import (
     UsageError,
 )
 from pytest_nbscrap._executor import execute_notebook, prepare
-from pytest_nbscrap._params import safe_name
+from pytest_nbscrap._param_sets import safe_name
 
 # The autouse fixture that lets kernels import this checkout applies here too.
 __all__ = ["kernels_import_this_checkout"]

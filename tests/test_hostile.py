@@ -25,7 +25,7 @@ from helpers import code_cell, notebook
 from pytest_nbscrap import read_notebook
 from pytest_nbscrap.__main__ import main as command_line
 from pytest_nbscrap._errors import NbScrapError
-from pytest_nbscrap._params import safe_name
+from pytest_nbscrap._param_sets import safe_name
 from pytest_nbscrap._runs import Runner, RunSpec
 from pytest_nbscrap._scraps import GLUE_PREFIX, data_output
 from pytest_nbscrap.export import render_notebook

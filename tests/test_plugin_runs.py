@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_plugin import write_notebook
 
-from pytest_nbscrap._params import param_ids
+from pytest_nbscrap._param_sets import param_ids
 from pytest_nbscrap._runs import Runner, RunSpec
 
 LONG = "x" * 27
