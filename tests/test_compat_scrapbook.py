@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import execute_with_papermill, write_code_notebook
 
 import pytest_nbscrap
 
@@ -66,21 +67,9 @@ def expected_frame() -> Any:
 
 def execute(tmp_path: Path, name: str, sources: list[str]) -> Path:
     """Writes a notebook of ``sources`` and executes it with papermill; returns the output."""
-    import nbformat
-    import papermill
-
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    source = tmp_path / f"{name}.source.ipynb"
+    source = write_code_notebook(tmp_path / f"{name}.source.ipynb", *sources)
     output = tmp_path / f"{name}.ipynb"
-    nbformat.write(notebook, source)
-    papermill.execute_notebook(
-        str(source), str(output), kernel_name="python3", progress_bar=False, cwd=str(tmp_path)
-    )
+    execute_with_papermill(source, output, cwd=tmp_path)
     return output
 
 
