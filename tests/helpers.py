@@ -1,12 +1,18 @@
-"""The suite's one notebook builder (notebook JSON as dicts), and papermill runs of them."""
+"""The suite's one notebook builder (notebook JSON as dicts), papermill runs of its notebooks,
+and the process table search behind the ``leftover_kernels`` fixture (conftest.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
+import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
@@ -36,12 +42,22 @@ def write_notebook(path: Path, *cells: dict[str, Any], **metadata: Any) -> Path:
     return path
 
 
-def write_code_notebook(path: Path, *sources: str, id_prefix: str = "c", **metadata: Any) -> Path:
-    """A notebook of one code cell per source, ids ``{id_prefix}0``, ... (nbformat 4.5 wants
-    ids), run on python3 unless ``metadata`` names another kernelspec."""
-    cells = [code_cell(source, id=f"{id_prefix}{index}") for index, source in enumerate(sources)]
+def code_cells(*sources: str, params: str | None = None) -> list[dict[str, Any]]:
+    """One unexecuted code cell per source, after a cell tagged ``parameters`` holding
+    ``params`` if given; ids ``c0``, ``c1``... (nbformat 4.5 wants ids)."""
+    cells = [code_cell(source, execution_count=None) for source in sources]
+    if params is not None:
+        cells.insert(0, code_cell(params, execution_count=None, metadata={"tags": ["parameters"]}))
+    return [{**cell, "id": f"c{index}"} for index, cell in enumerate(cells)]
+
+
+def write_code_notebook(
+    path: Path, *sources: str, params: str | None = None, **metadata: Any
+) -> Path:
+    """Writes a notebook of ``code_cells(*sources, params=params)``, run on python3 unless
+    ``metadata`` names another kernelspec."""
     metadata.setdefault("kernelspec", KERNELSPEC)
-    return write_notebook(path, *cells, **metadata)
+    return write_notebook(path, *code_cells(*sources, params=params), **metadata)
 
 
 def execute_with_papermill(source: Path, output: Path, *, cwd: Path) -> None:
@@ -73,3 +89,33 @@ def execute_with_papermill(source: Path, output: Path, *, cwd: Path) -> None:
         )
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
+
+
+# A process's tag is an environment variable, so whatever it starts (a pytest run's kernels, a
+# kernel's own children) carries it too, wherever it is reparented. Every tag this test process
+# hands out begins with RUN, so its strays can be found (and not another pytest's on the box).
+TAG = "NBSCRAP_TEST_RUN"
+RUN = uuid.uuid4().hex[:8]
+
+
+def new_tag() -> str:
+    return f"{RUN}-{uuid.uuid4().hex}"
+
+
+def tagged(matches: Callable[[str], bool]) -> list[psutil.Process]:
+    """Live (not zombie) processes whose tag ``matches``."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            tag = process.environ().get(TAG)
+            if tag and matches(tag) and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def kill(processes: Iterable[psutil.Process]) -> None:
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
