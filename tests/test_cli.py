@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import code_cell, write_notebook
 
 from pytest_nbscrap.__main__ import main, use_color
 from pytest_nbscrap._errors import CellExecutionError
@@ -38,19 +39,6 @@ def scrap_output(name: str, encoder: str, data: Any) -> dict[str, Any]:
         "data": {f"application/scrapbook.scrap.{encoder}+json": payload},
         "metadata": {"scrapbook": {"name": name, "data": True, "display": False}},
     }
-
-
-def write_notebook(path: Path, *outputs: dict[str, Any]) -> Path:
-    cell = {
-        "cell_type": "code",
-        "execution_count": 1,
-        "metadata": {},
-        "outputs": list(outputs),
-        "source": "",
-    }
-    node = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    path.write_text(json.dumps(node), encoding="utf-8")
-    return path
 
 
 # -- render ----------------------------------------------------------------------------------
@@ -90,9 +78,7 @@ def test_render_max_output_lines_0_keeps_everything(capsys):
 
 def test_render_max_source_lines_option_shortens_long_cells(capsys, tmp_path):
     source = "\n".join(f"x{i} = {i}" for i in range(50))
-    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": []}
-    node = {"cells": [{**cell, "source": source}], "metadata": {}, "nbformat": 4}
-    (tmp_path / "long.ipynb").write_text(json.dumps(node), encoding="utf-8")
+    write_notebook(tmp_path / "long.ipynb", code_cell(source, execution_count=None))
     _, out, _ = run(capsys, "render", tmp_path / "long.ipynb", "--max-source-lines", "4")
     assert "  ... 46 lines not shown ..." in out
 
@@ -233,12 +219,12 @@ def test_scraps_json_gives_data_that_is_not_json_as_its_short_form_only(capsys):
 
 
 def test_corrupt_scrap_is_an_error_in_its_row_not_a_crash(capsys, tmp_path):
-    path = write_notebook(
-        tmp_path / "corrupt.ipynb",
+    outputs = [
         scrap_output("broken", "pandas", "not parquet"),
         scrap_output("odd", "mystery", 1),
         scrap_output("fine", "json", 1),
-    )
+    ]
+    path = write_notebook(tmp_path / "corrupt.ipynb", code_cell(outputs=outputs))
     status, out, _ = run(capsys, "scraps", path)
     assert status == 0
     rows = {line.split()[1]: line for line in out.splitlines()[1:]}
@@ -248,14 +234,16 @@ def test_corrupt_scrap_is_an_error_in_its_row_not_a_crash(capsys, tmp_path):
 
 
 def test_corrupt_scrap_in_json_has_an_error_field(capsys, tmp_path):
-    path = write_notebook(tmp_path / "c.ipynb", scrap_output("broken", "pandas", "xx"))
+    path = write_notebook(
+        tmp_path / "c.ipynb", code_cell(outputs=[scrap_output("broken", "pandas", "xx")])
+    )
     (row,) = json.loads(run(capsys, "scraps", path, "--json")[1])
     assert row["data"] is None
     assert row["error"].startswith("ScrapDecodeError: Scrap 'broken'")
 
 
 def test_scraps_of_a_notebook_without_any_says_so(capsys, tmp_path):
-    _, out, _ = run(capsys, "scraps", write_notebook(tmp_path / "empty.ipynb"))
+    _, out, _ = run(capsys, "scraps", write_notebook(tmp_path / "empty.ipynb", code_cell()))
     assert out == "no scraps found\n"
 
 

@@ -3,14 +3,13 @@ and nothing from a file or its name reaches the terminal as a control sequence."
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import code_cell, notebook
+from helpers import code_cell, write_notebook
 
 from pytest_nbscrap.__main__ import main
 from pytest_nbscrap._scraps import data_output
@@ -35,19 +34,7 @@ def error_cell(*traceback: str, count: int = 1) -> dict[str, Any]:
         "evalue": "x",
         "traceback": [*traceback],
     }
-    return {
-        "cell_type": "code",
-        "execution_count": count,
-        "metadata": {},
-        "outputs": [error],
-        "source": "x = 1\n",
-    }
-
-
-def write(path: Path, *cells: dict[str, Any]) -> Path:
-    node = {"cells": list(cells), "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    path.write_text(json.dumps(node), encoding="utf-8")
-    return path
+    return code_cell("x = 1\n", [error], execution_count=count)
 
 
 HUGE = "9" * 5000  # over Python's 4,300-digit limit for int(str)
@@ -61,10 +48,10 @@ def hostile_notebooks(folder: Path) -> dict[str, Path]:
         encoding="utf-8",
     )
     return {
-        "a 5,000-digit line number": write(
+        "a 5,000-digit line number": write_notebook(
             folder / "huge_line.ipynb", error_cell(f"Cell In[1], line {HUGE}", "ValueError: x")
         ),
-        "a 5,000-digit execution count in a traceback": write(
+        "a 5,000-digit execution count in a traceback": write_notebook(
             folder / "huge_count.ipynb", error_cell(f"Cell In[{HUGE}], line 1", "ValueError: x")
         ),
         "a 5,000-digit integer in the JSON": huge_integer,
@@ -110,8 +97,7 @@ def glued_output(name: str, value: Any) -> dict[str, Any]:
 
 def test_the_other_notebooks_of_a_folder_are_still_listed(capsys, tmp_path):
     hostile_notebooks(tmp_path)
-    good = tmp_path / "z_good.ipynb"
-    good.write_text(json.dumps(notebook(code_cell(outputs=[glued_output("answer", 42)]))))
+    write_notebook(tmp_path / "z_good.ipynb", code_cell(outputs=[glued_output("answer", 42)]))
     status, out, err = run(capsys, "scraps", tmp_path / "missing.ipynb", tmp_path)
     assert status == 2
     assert [line.split(": error: ")[0] for line in err.splitlines()] == ["nbscrap scraps"] * 2
@@ -163,7 +149,7 @@ def test_an_unexpected_error_of_ours_is_one_line_naming_where_it_happened(
         raise TypeError("a bug")
 
     monkeypatch.setattr(export.Document, "from_notebook", broken)
-    path = write(tmp_path / "fine.ipynb")
+    path = write_notebook(tmp_path / "fine.ipynb")
     status, _, err = run(capsys, "render", path)
     assert status == 2
     assert err.startswith("nbscrap render: internal error: TypeError: a bug (")
@@ -188,7 +174,7 @@ def test_an_escape_sequence_in_a_file_name_never_reaches_the_terminal(capsys, tm
 
 
 def test_an_escape_sequence_in_a_file_name_is_not_printed_by_render(capsys, tmp_path):
-    good = write(tmp_path / f"good{OSC_52}.ipynb", error_cell("ValueError: x"))
+    good = write_notebook(tmp_path / f"good{OSC_52}.ipynb", error_cell("ValueError: x"))
     status, out, err = run(capsys, "render", good)
     assert status == 1
     assert no_control(out + err)

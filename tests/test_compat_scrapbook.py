@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import execute_with_papermill, write_code_notebook
 
 import pytest_nbscrap
 
@@ -66,21 +67,9 @@ def expected_frame() -> Any:
 
 def execute(tmp_path: Path, name: str, sources: list[str]) -> Path:
     """Writes a notebook of ``sources`` and executes it with papermill; returns the output."""
-    import nbformat
-    import papermill
-
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    source = tmp_path / f"{name}.source.ipynb"
+    source = write_code_notebook(tmp_path / f"{name}.source.ipynb", *sources)
     output = tmp_path / f"{name}.ipynb"
-    nbformat.write(notebook, source)
-    papermill.execute_notebook(
-        str(source), str(output), kernel_name="python3", progress_bar=False, cwd=str(tmp_path)
-    )
+    execute_with_papermill(source, output, cwd=tmp_path)
     return output
 
 
@@ -120,35 +109,6 @@ def ours_reading_scrapbook(scrapbook_notebook: Path) -> pytest_nbscrap.Notebook:
 def test_scrapbook_json_scrap_reads_as_its_value(ours_reading_scrapbook, name, value):
     scrap = ours_reading_scrapbook.scraps[name]
     assert (scrap.data, type(scrap.data), scrap.encoder) == (value, type(value), "json")
-
-
-@pytest.mark.kernel
-def test_scrapbook_text_scrap_reads_as_text(ours_reading_scrapbook):
-    scrap = ours_reading_scrapbook.scraps["a_text"]
-    assert (scrap.data, scrap.encoder) == ("hello, world", "text")
-
-
-@pytest.mark.kernel
-def test_scrapbook_dataframe_scrap_reads_as_an_equal_dataframe(ours_reading_scrapbook):
-    import pandas as pd
-
-    scrap = ours_reading_scrapbook.scraps["a_frame"]
-    assert scrap.encoder == "pandas"
-    pd.testing.assert_frame_equal(scrap.data, expected_frame())
-
-
-@pytest.mark.kernel
-def test_scrapbook_display_only_html_reads_as_its_display_without_data(ours_reading_scrapbook):
-    scrap = ours_reading_scrapbook.scraps["an_html"]
-    assert (scrap.data, scrap.encoder) == (None, "display")
-    assert scrap.display["data"]["text/html"] == "<b>bold</b>"
-
-
-@pytest.mark.kernel
-def test_scrapbook_display_only_figure_reads_with_its_png(ours_reading_scrapbook):
-    scrap = ours_reading_scrapbook.scraps["a_figure"]
-    assert (scrap.data, scrap.encoder) == (None, "display")
-    assert scrap.display["data"]["image/png"]
 
 
 @pytest.mark.kernel
@@ -225,35 +185,6 @@ def test_our_json_scrap_reads_in_scrapbook_as_its_value(scrapbook_reading_ours, 
 
 
 @pytest.mark.kernel
-def test_our_text_scrap_reads_in_scrapbook_as_text(scrapbook_reading_ours):
-    scrap = scrapbook_reading_ours.scraps["a_text"]
-    assert (scrap.data, scrap.encoder) == ("hello, world", "text")
-
-
-@pytest.mark.kernel
-def test_our_dataframe_scrap_reads_in_scrapbook_as_an_equal_dataframe(scrapbook_reading_ours):
-    import pandas as pd
-
-    scrap = scrapbook_reading_ours.scraps["a_frame"]
-    assert scrap.encoder == "pandas"
-    pd.testing.assert_frame_equal(scrap.data, expected_frame())
-
-
-@pytest.mark.kernel
-def test_our_display_only_html_reads_in_scrapbook_as_a_display_scrap(scrapbook_reading_ours):
-    scrap = scrapbook_reading_ours.scraps["an_html"]
-    assert (scrap.data, scrap.encoder) == (None, "display")
-    assert scrap.display["data"]["text/html"] == "<b>bold</b>"
-
-
-@pytest.mark.kernel
-def test_our_display_only_figure_reads_in_scrapbook_with_its_png(scrapbook_reading_ours):
-    scrap = scrapbook_reading_ours.scraps["a_figure"]
-    assert (scrap.data, scrap.encoder) == (None, "display")
-    assert scrap.display["data"]["image/png"]
-
-
-@pytest.mark.kernel
 def test_our_display_true_scrap_reads_in_scrapbook_as_its_display(scrapbook_reading_ours):
     scrap = scrapbook_reading_ours.scraps["shown"]
     assert scrap.display["data"]["text/plain"] == "{'k': [1, 2]}"
@@ -294,6 +225,43 @@ def test_scrapbook_and_ours_read_the_same_scrap_names_in_the_same_order(
 ):
     ours = pytest_nbscrap.read_notebook(ours_notebook).scraps
     assert list(ours) == list(scrapbook_reading_ours.scraps)
+
+
+# --- what both libraries read alike, each from the notebook the other glued -----------------
+
+
+@pytest.fixture(scope="module", params=["ours_reading_scrapbook", "scrapbook_reading_ours"])
+def read_back(request: pytest.FixtureRequest) -> Any:
+    return request.getfixturevalue(request.param)
+
+
+@pytest.mark.kernel
+def test_a_text_scrap_reads_as_text(read_back):
+    scrap = read_back.scraps["a_text"]
+    assert (scrap.data, scrap.encoder) == ("hello, world", "text")
+
+
+@pytest.mark.kernel
+def test_a_dataframe_scrap_reads_as_an_equal_dataframe(read_back):
+    import pandas as pd
+
+    scrap = read_back.scraps["a_frame"]
+    assert scrap.encoder == "pandas"
+    pd.testing.assert_frame_equal(scrap.data, expected_frame())
+
+
+@pytest.mark.kernel
+def test_a_display_only_html_scrap_reads_as_its_display_without_data(read_back):
+    scrap = read_back.scraps["an_html"]
+    assert (scrap.data, scrap.encoder) == (None, "display")
+    assert scrap.display["data"]["text/html"] == "<b>bold</b>"
+
+
+@pytest.mark.kernel
+def test_a_display_only_figure_scrap_reads_with_its_png(read_back):
+    scrap = read_back.scraps["a_figure"]
+    assert (scrap.data, scrap.encoder) == (None, "display")
+    assert scrap.display["data"]["image/png"]
 
 
 # --- legacy papermill record outputs ----------------------------------------------------------

@@ -191,13 +191,17 @@ def test_output_is_written_and_is_what_was_returned(params_run):
 
 
 @pytest.mark.kernel
-def test_output_folder_holds_no_temporary_file(params_run):
-    assert sorted(path.name for path in params_run.output.parent.iterdir()) == ["params.ipynb"]
+@pytest.mark.parametrize("outcome", ["params_run", "failed_run"])
+def test_a_run_leaves_no_temporary_file_beside_its_output(outcome, request):
+    executed = request.getfixturevalue(outcome)
+    assert sorted(path.name for path in executed.output.parent.iterdir()) == [executed.output.name]
 
 
 @pytest.mark.kernel
-def test_source_notebook_is_untouched(params_run):
-    assert params_run.source_hash_after == params_run.source_hash_before
+@pytest.mark.parametrize("outcome", ["params_run", "failed_run"])
+def test_a_run_leaves_the_source_notebook_untouched(outcome, request):
+    executed = request.getfixturevalue(outcome)
+    assert executed.source_hash_after == executed.source_hash_before
 
 
 @pytest.mark.kernel
@@ -325,16 +329,6 @@ def test_failed_notebook_is_written_in_its_failing_state(failed_run, failure):
     assert written.metadata.papermill["exception"] is True
     assert written.cells[-1].metadata.papermill["status"] == "pending"
     assert failure.output_path == str(failed_run.output)
-
-
-@pytest.mark.kernel
-def test_failed_run_leaves_no_temporary_file(failed_run):
-    assert sorted(path.name for path in failed_run.output.parent.iterdir()) == ["fails.ipynb"]
-
-
-@pytest.mark.kernel
-def test_failed_run_leaves_the_source_untouched(failed_run):
-    assert failed_run.source_hash_after == failed_run.source_hash_before
 
 
 @pytest.mark.kernel

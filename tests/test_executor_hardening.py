@@ -8,7 +8,6 @@ notebook that cannot be saved (a full disk) is said in one line beside the run's
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import code_cell, notebook
+from helpers import KERNELSPEC, code_cells, write_notebook
 from test_executor import kernels_import_this_checkout, our_kernels
 
 from pytest_nbscrap._conventions import ExecutionSettings
@@ -33,17 +32,13 @@ from pytest_nbscrap._param_sets import safe_name
 # The autouse fixture that lets kernels import this checkout applies here too.
 __all__ = ["kernels_import_this_checkout"]
 
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
-
 
 def write(path: Path, *sources: str, cell_metadata: Any = None, **metadata: Any) -> Path:
-    cells = [code_cell(source, id=f"c{index}") for index, source in enumerate(sources)]
+    cells = code_cells(*sources)
     if cell_metadata is not None:
         cells[0]["metadata"] = cell_metadata
     metadata.setdefault("kernelspec", KERNELSPEC)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(notebook(*cells, **metadata)), encoding="utf-8")
-    return path
+    return write_notebook(path, *cells, **metadata)
 
 
 # -- malformed metadata (item 2) ---------------------------------------------------------------

@@ -13,6 +13,7 @@ import random
 
 import nbformat
 import pytest
+from helpers import write_code_notebook
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from pytest_nbscrap._notebook_file import Lines, file_chunks
@@ -109,13 +110,7 @@ def test_a_huge_output_costs_a_few_times_its_size_under_pytest(pytester):
     # output before the copies were removed, 2.2 times after; most of what is left is the
     # kernel's one big message arriving (its bytes, then its text).
     source = f"import pytest_nbscrap as sb\nfor _ in range({_MEGABYTES}):\n    print('x' * 2**20)"
-    nb = new_notebook(cells=[new_code_cell(source + "\nsb.glue('final', 'fresh')")])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, pytester.path / "big.ipynb")
+    write_code_notebook(pytester.path / "big.ipynb", source + "\nsb.glue('final', 'fresh')")
     pytester.makeconftest(_PEAK_CONFTEST)
     # The baseline: a session that runs nothing (pytest says "no tests ran").
     assert pytester.runpytest_subprocess().ret == pytest.ExitCode.NO_TESTS_COLLECTED

@@ -8,14 +8,12 @@ IOPub); output that never completes is an error naming the cell.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from helpers import code_cell, notebook
+from helpers import write_code_notebook
 from test_executor import kernels_import_this_checkout, our_kernels
 
 from pytest_nbscrap._errors import CellExecutionError
@@ -24,8 +22,6 @@ from pytest_nbscrap._reader import read_notebook
 
 # The autouse fixture that lets kernels import this checkout applies here too.
 __all__ = ["kernels_import_this_checkout"]
-
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 # Enough that reading it takes the loaded test machine well over nbclient's 4 s wait.
 CHUNKS = 150
@@ -39,13 +35,6 @@ for _ in range({CHUNKS}):
     sys.stdout.flush()
 glue("final", "fresh")
 """
-
-
-def write(tmp_path: Path, *sources: str) -> Path:
-    cells = [code_cell(source, id=f"cell-{index}") for index, source in enumerate(sources)]
-    path = tmp_path / "nb.ipynb"
-    path.write_text(json.dumps(notebook(*cells, kernelspec=KERNELSPEC)), encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -64,7 +53,9 @@ def cpu_hogs() -> Iterator[None]:
 @pytest.mark.parametrize("attempt", [1, 2, 3])
 def test_a_scrap_glued_after_a_big_output_reads_fresh_beside_cpu_hogs(tmp_path, cpu_hogs, attempt):
     output = tmp_path / "out.ipynb"
-    nb = execute_notebook(write(tmp_path, BIG_THEN_FRESH), output_path=output)
+    nb = execute_notebook(
+        write_code_notebook(tmp_path / "nb.ipynb", BIG_THEN_FRESH), output_path=output
+    )
     assert nb.scraps["final"].data == "fresh"
     stdout = "".join(
         out["text"] for out in nb.cells[0].outputs if out.get("output_type") == "stream"
@@ -83,7 +74,7 @@ print("started")
 
 @pytest.mark.kernel
 def test_output_that_never_completes_fails_the_cell_as_lost(tmp_path):
-    path = write(tmp_path, "x = 1", NEVER_IDLE, "y = 2")
+    path = write_code_notebook(tmp_path / "nb.ipynb", "x = 1", NEVER_IDLE, "y = 2")
     output = tmp_path / "out.ipynb"
     with pytest.raises(CellExecutionError) as caught:
         execute_notebook(path, output_path=output, timeout=3)

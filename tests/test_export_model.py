@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import code_cell, notebook
 
 from pytest_nbscrap._errors import (
     CellExecutionError,
@@ -44,13 +45,7 @@ TRACEBACK = [
 
 
 def code(source: str, *outputs: dict[str, Any], count: int | None = None, tags=()):
-    return {
-        "cell_type": "code",
-        "execution_count": count,
-        "metadata": {"tags": list(tags)},
-        "outputs": list(outputs),
-        "source": source,
-    }
+    return code_cell(source, list(outputs), execution_count=count, metadata={"tags": list(tags)})
 
 
 def markdown(source: str, tags=()):
@@ -63,10 +58,6 @@ def error(ename="ZeroDivisionError", evalue="division by zero", traceback=TRACEB
 
 def stream(text: str, name: str = "stdout"):
     return {"output_type": "stream", "name": name, "text": text}
-
-
-def notebook(*cells):
-    return {"cells": list(cells), "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
 
 
 def papermill_failure():

@@ -12,7 +12,6 @@ inherits an environment variable naming the run; the process table is searched f
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -22,7 +21,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,49 +28,23 @@ from pathlib import Path
 
 import psutil
 import pytest
-from helpers import code_cell, notebook
+from helpers import KERNELSPEC, TAG, code_cell, new_tag, tagged, write_code_notebook, write_notebook
 
 from pytest_nbscrap import read_notebook
 from pytest_nbscrap.export import render_notebook
 
-pytestmark = pytest.mark.kernel
+# leftover_kernels: after each test (its own checks done), whatever a run started is killed.
+pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("leftover_kernels")]
 
 FAULTS = Path(__file__).resolve().parent / "notebooks" / "faults"
-TAG = "NBSCRAP_TEST_RUN"
 
 
 # -- running pytest and watching its kernels --------------------------------------------------
 
 
-# Every run of this module's tests is named with this prefix, so strays can be cleaned up.
-RUNS = uuid.uuid4().hex[:8]
-
-
-def tagged(matches: Callable[[str], bool]) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter():
-        try:
-            tag = process.environ().get(TAG)
-            if tag and matches(tag) and process.status() != psutil.STATUS_ZOMBIE:
-                found.append(process)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return found
-
-
 def kernels_of(tag: str) -> list[psutil.Process]:
     """Live processes (kernels, once pytest has ended) of the pytest run named ``tag``."""
     return tagged(lambda found: found == tag)
-
-
-@pytest.fixture(autouse=True)
-def no_strays() -> Iterator[None]:
-    """After each test (its own checks done), nothing it started may outlive it: a failing
-    test must not leave kernels for the next one to find."""
-    yield
-    for process in tagged(lambda found: found.startswith(RUNS)):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.kill()
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
@@ -96,7 +68,7 @@ def environment(tag: str) -> dict[str, str]:
 def start_pytest(cwd: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     """pytest in its own session (so a signal to its process group hits only it), with Ctrl-C
     handled even if this process was started with SIGINT ignored (a background job)."""
-    tag = f"{RUNS}-{uuid.uuid4().hex}"
+    tag = new_tag()
     process = subprocess.Popen(
         pytest_command(*args),
         cwd=cwd,
@@ -446,13 +418,13 @@ def test_an_unusable_output_folder_is_a_usage_error_before_anything_runs(pyteste
 NOTEBOOKS = 20
 
 
-def numbered_notebook(index: int) -> dict[str, object]:
-    """Notebook ``index``: even ones run with two parameter sets, and set 'B' of every fourth
+def write_numbered_notebook(path: Path, index: int) -> None:
+    """Writes notebook ``index``: even ones run with two parameter sets, and set 'B' of every fourth
     one fails. Each execution appends one line to runs.log beside it."""
     params: dict[str, object] = {"symbol": "A"}
-    nbscrap: dict[str, object] = {}
+    metadata: dict[str, object] = {"kernelspec": KERNELSPEC}
     if index % 2 == 0:
-        nbscrap["params"] = [{"symbol": "A"}, {"symbol": "B"}]
+        metadata["nbscrap"] = {"params": [{"symbol": "A"}, {"symbol": "B"}]}
     source = (
         "import os\n"
         "import pytest_nbscrap as sb\n"
@@ -461,30 +433,14 @@ def numbered_notebook(index: int) -> dict[str, object]:
         "sb.glue('symbol', symbol)\n"
         f"assert not ({index % 4 == 0} and symbol == 'B'), 'set B fails here'"
     )
-    cells = [
-        {
-            "cell_type": "code",
-            "id": "params",
-            "metadata": {"tags": ["parameters"]},
-            "source": "\n".join(f"{k} = {v!r}" for k, v in params.items()),
-            "outputs": [],
-            "execution_count": None,
-        },
-        {
-            "cell_type": "code",
-            "id": "body",
-            "metadata": {},
-            "source": source,
-            "outputs": [],
-            "execution_count": None,
-        },
-    ]
-    metadata: dict[str, object] = {
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-    }
-    if nbscrap:
-        metadata["nbscrap"] = nbscrap
-    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+    parameters = code_cell(
+        "\n".join(f"{k} = {v!r}" for k, v in params.items()),
+        id="params",
+        metadata={"tags": ["parameters"]},
+        execution_count=None,
+    )
+    body = code_cell(source, id="body", execution_count=None)
+    write_notebook(path, parameters, body, **metadata)
 
 
 def outcomes_by_item(result: pytest.RunResult) -> dict[str, str]:
@@ -509,8 +465,7 @@ def twenty(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("twenty")
     (root / "nbs").mkdir()
     for index in range(NOTEBOOKS):
-        node = numbered_notebook(index)
-        (root / "nbs" / f"nb{index:02d}.ipynb").write_text(json.dumps(node), encoding="utf-8")
+        write_numbered_notebook(root / "nbs" / f"nb{index:02d}.ipynb", index)
     return root
 
 
@@ -644,8 +599,7 @@ def test_other_kernel_start_failures_are_not_retried(monkeypatch):
 
 @pytest.mark.kernel
 def test_a_normal_exit_after_a_run_leaves_no_watcher_and_no_resource_warning(tmp_path):
-    notebook_path = tmp_path / "nb.ipynb"
-    notebook_path.write_text(json.dumps(notebook(code_cell("1 + 1"))))
+    notebook_path = write_code_notebook(tmp_path / "nb.ipynb", "1 + 1")
     script = (
         "import os, sys\n"
         "from pytest_nbscrap import execute_notebook\n"

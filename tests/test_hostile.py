@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import code_cell, notebook
+from helpers import code_cell, notebook, write_code_notebook
 
 from pytest_nbscrap import read_notebook
 from pytest_nbscrap.__main__ import main as command_line
@@ -316,47 +316,30 @@ def test_the_scraps_listing_neutralises_terminal_control(tmp_path, capsys):
     assert controls_left(capsys.readouterr().out, colour=False) == []
 
 
-def write_notebook(path: Path, *sources: str, **metadata: Any) -> None:
-    cells = [
-        {"cell_type": "code", "id": f"c{i}", "metadata": {}, "source": s, "outputs": []}
-        for i, s in enumerate(sources)
-    ]
-    for cell in cells:
-        cell["execution_count"] = None
-    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    node = {
-        "cells": cells,
-        "metadata": {"kernelspec": kernelspec, **metadata},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(node), encoding="utf-8")
-
-
 @pytest.fixture
 def shouting_folder(pytester) -> Path:
     """Notebooks whose outputs, errors, metadata and parameters carry terminal control."""
     folder = pytester.path / "nbs"
     folder.mkdir()
     shouting = f"before {ALL} {COLOUR} after"
-    write_notebook(
+    write_code_notebook(
         folder / "prints.ipynb",
         f"print({shouting!r})\nimport sys\nprint({shouting!r}, file=sys.stderr)",
         f"raise ValueError({shouting!r})",
     )
-    write_notebook(
+    write_code_notebook(
         folder / "kernel.ipynb",
         "x = 1",
         kernelspec={"name": f"nope{ALL}", "display_name": "x", "language": "python"},
     )
-    write_notebook(
+    write_code_notebook(
         folder / "params.ipynb",
         "symbol = 'A'",
         "assert False, symbol",
         nbscrap={"params": [{"symbol": SEQUENCES["clear screen"] + "../../escape"}]},
     )
-    write_notebook(folder / "later.ipynb", "x = 1", nbscrap={"skip": f"not now{ALL}"})
-    write_notebook(folder / "keys.ipynb", "x = 1", nbscrap={f"key{ALL}": 1})
+    write_code_notebook(folder / "later.ipynb", "x = 1", nbscrap={"skip": f"not now{ALL}"})
+    write_code_notebook(folder / "keys.ipynb", "x = 1", nbscrap={f"key{ALL}": 1})
     return pytester.path
 
 

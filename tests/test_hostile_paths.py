@@ -91,9 +91,7 @@ def test_a_second_session_on_the_same_output_folder_is_a_usage_error_naming_the_
     )
     try:
         wait_for(pytester.path / "started")
-        second = pytester.runpytest_subprocess(
-            f"--nbscrap-output-dir={out}", "-p", "no:cacheprovider"
-        )
+        second = pytester.runpytest(f"--nbscrap-output-dir={out}", "-p", "no:cacheprovider")
         assert second.ret == pytest.ExitCode.USAGE_ERROR
         second.stderr.fnmatch_lines(
             [
@@ -106,7 +104,7 @@ def test_a_second_session_on_the_same_output_folder_is_a_usage_error_naming_the_
         output, _ = first.communicate(timeout=120)
     assert first.returncode == 0, output
     # Once the first session has ended, the folder is free again.
-    third = pytester.runpytest_subprocess(f"--nbscrap-output-dir={out}", "-p", "no:cacheprovider")
+    third = pytester.runpytest(f"--nbscrap-output-dir={out}", "-p", "no:cacheprovider")
     third.assert_outcomes(passed=1)
 
 
@@ -115,7 +113,7 @@ def test_a_second_session_on_the_same_output_folder_is_a_usage_error_naming_the_
 
 def test_an_escape_sequence_in_a_notebook_file_name_is_not_in_the_plugins_header(pytester):
     shutil.copy(FAULTS / "not_a_notebook.ipynb", pytester.path / f"bad{OSC_52}.ipynb")
-    result = pytester.runpytest_subprocess("--nbscrap", "-p", "no:cacheprovider")
+    result = pytester.runpytest("--nbscrap", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     headers = [line for line in result.stdout.lines if line.startswith("_") and "notebook" in line]
     assert len(headers) == 1

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import write_notebook
 
 HEAVY = ["papermill", "nbformat", "nbclient", "jsonschema", "pandas", "pyarrow", "jupyter_client"]
 
@@ -33,8 +34,7 @@ def test_import_loads_no_heavy_dependency(code):
 
 
 def test_reading_a_notebook_without_dataframes_loads_no_heavy_dependency(tmp_path):
-    path = tmp_path / "nb.ipynb"
-    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}))
+    path = write_notebook(tmp_path / "nb.ipynb")
     loaded = modules_after(f"import pytest_nbscrap as sb; sb.read_notebook({str(path)!r}).scraps")
     assert [name for name in HEAVY if name in loaded] == []
 
@@ -56,8 +56,7 @@ print(json.dumps([n for n in sb.__all__ if isinstance(getattr(sb, n), types.Modu
 
 
 def test_glue_stays_a_function_after_reglue_imported_its_module(tmp_path):
-    path = tmp_path / "nb.ipynb"
-    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}))
+    path = write_notebook(tmp_path / "nb.ipynb")
     script = f"""
 import pytest_nbscrap as sb
 import pytest_nbscrap._glue

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import KERNELSPEC, code_cell, execute_with_papermill, write_notebook
 
 import pytest_nbscrap
 
@@ -66,24 +67,11 @@ REGLUE_CELLS = {
 
 def execute(folder: Path, name: str, cells: dict[str, str]) -> pytest_nbscrap.Notebook:
     """Runs ``cells`` (tagged with their keys) as notebook ``folder/name.ipynb``."""
-    import nbformat
-    import papermill
-
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    for tag, source in cells.items():
-        notebook.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": [tag]}))
+    tagged = [code_cell(source, id=tag, metadata={"tags": [tag]}) for tag, source in cells.items()]
     inputs = folder.parent / f"{folder.name}-inputs"
-    inputs.mkdir(exist_ok=True)
-    nbformat.write(notebook, inputs / f"{name}.ipynb")
+    source = write_notebook(inputs / f"{name}.ipynb", *tagged, kernelspec=KERNELSPEC)
     output = folder / f"{name}.ipynb"
-    papermill.execute_notebook(
-        str(inputs / f"{name}.ipynb"),
-        str(output),
-        kernel_name="python3",
-        progress_bar=False,
-        cwd=str(folder),
-    )
+    execute_with_papermill(source, output, cwd=folder)
     return pytest_nbscrap.read_notebook(output)
 
 

@@ -2,53 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
+from helpers import write_code_notebook
 
 pytestmark = pytest.mark.kernel
-
-PARAMS = {
-    "cell_type": "code",
-    "metadata": {"tags": ["parameters"]},
-    "outputs": [],
-    "execution_count": None,
-}
-
-
-def cell(source: str, **metadata: object) -> dict[str, object]:
-    return {
-        "cell_type": "code",
-        "metadata": dict(metadata),
-        "outputs": [],
-        "execution_count": None,
-        "source": source,
-    }
-
-
-def with_ids(cells):
-    return [{**cell, "id": f"cell-{index}"} for index, cell in enumerate(cells)]
-
-
-def write_notebook(path, *sources: str, params: str | None = None, **metadata: object):
-    cells = []
-    if params is not None:
-        cells.append({**PARAMS, "source": params})
-    cells += [cell(source) for source in sources]
-    node = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            **metadata,
-        },
-        "cells": with_ids(cells),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(node))
-    return path
-
 
 COUNTING = (
     "import pytest_nbscrap as sb\n"
@@ -62,7 +21,9 @@ COUNTING = (
 @pytest.fixture
 def counting(pytester):
     """A notebook that records each execution in runs.log beside it and glues its symbol."""
-    return write_notebook(pytester.path / "nbs" / "count.ipynb", COUNTING, params="symbol = 'X'")
+    return write_code_notebook(
+        pytester.path / "nbs" / "count.ipynb", COUNTING, params="symbol = 'X'"
+    )
 
 
 def runs_of(pytester):
@@ -106,7 +67,7 @@ def test_several_param_sets_parametrize_with_readable_ids_that_k_selects(pyteste
             assert scraps["length"].data == len(nb.parameters["symbol"])
         """
     )
-    collected = pytester.runpytest_subprocess("--collect-only", "-q")
+    collected = pytester.runpytest("--collect-only", "-q")
     collected.stdout.fnmatch_lines(
         ["*test_length[[]symbol=AAA[]]", "*test_length[[]symbol=BBBB[]]"]
     )
@@ -143,7 +104,7 @@ def test_one_execution_per_parameter_set_is_shared_by_every_test(pytester, count
 
 
 def test_keyword_params_are_merged_into_each_set_and_the_closest_marker_wins(pytester):
-    write_notebook(
+    write_code_notebook(
         pytester.path / "nbs" / "two.ipynb",
         "import pytest_nbscrap as sb\nsb.glue('pair', [a, b])",
         params="a = 0\nb = 0",
@@ -166,7 +127,7 @@ def test_keyword_params_are_merged_into_each_set_and_the_closest_marker_wins(pyt
 
 
 def test_paths_are_relative_to_the_test_files_folder_and_cwd_is_the_notebooks(pytester):
-    write_notebook(
+    write_code_notebook(
         pytester.path / "notebooks" / "where.ipynb",
         "import os, pytest_nbscrap as sb\nsb.glue('cwd', os.getcwd())",
     )
@@ -184,7 +145,7 @@ def test_paths_are_relative_to_the_test_files_folder_and_cwd_is_the_notebooks(py
 @pytest.mark.parametrize("fixture", ["scraps", "nb"])
 def test_asking_for_a_fixture_without_a_notebook_marker_says_what_to_add(pytester, fixture):
     pytester.makepyfile(f"def test_lost({fixture}):\n    pass\n")
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [f"*uses the {fixture!r} fixture but no notebook is named: add @pytest.mark.notebook(*"]
@@ -192,7 +153,7 @@ def test_asking_for_a_fixture_without_a_notebook_marker_says_what_to_add(pyteste
 
 
 def test_a_notebook_that_fails_errors_the_test_at_setup_with_the_failure_view(pytester):
-    write_notebook(pytester.path / "nbs" / "bad.ipynb", "x = 1", "print('before')", "1 / 0")
+    write_code_notebook(pytester.path / "nbs" / "bad.ipynb", "x = 1", "print('before')", "1 / 0")
     pytester.makepyfile(
         test_b="""
         import pytest
@@ -233,8 +194,8 @@ def test_an_assertion_in_a_test_looks_like_pytests_own(pytester, counting):
 
 
 def test_nbscrap_collects_notebooks_as_items_that_pass_or_fail(pytester):
-    write_notebook(pytester.path / "nbs" / "good.ipynb", "x = 1")
-    write_notebook(
+    write_code_notebook(pytester.path / "nbs" / "good.ipynb", "x = 1")
+    write_code_notebook(
         pytester.path / "nbs" / "trend.ipynb", "x = 1", "y = 2", "print('x is', x)", "x / 0"
     )
     result = pytester.runpytest_subprocess("--nbscrap", "nbs", "--color=no")
@@ -248,37 +209,43 @@ def test_nbscrap_collects_notebooks_as_items_that_pass_or_fail(pytester):
 
 
 def test_the_failure_view_keeps_colour_when_pytest_colours(pytester):
-    write_notebook(pytester.path / "nbs" / "trend.ipynb", "x = 1", "x / 0")
+    write_code_notebook(pytester.path / "nbs" / "trend.ipynb", "x = 1", "x / 0")
     result = pytester.runpytest_subprocess("--nbscrap", "nbs", "--color=yes")
     result.assert_outcomes(failed=1)
     assert "\x1b[" in result.stdout.str()
 
 
 def test_without_nbscrap_notebooks_are_not_collected(pytester):
-    write_notebook(pytester.path / "nbs" / "good.ipynb", "x = 1")
-    result = pytester.runpytest_subprocess("nbs")
+    write_code_notebook(pytester.path / "nbs" / "good.ipynb", "x = 1")
+    result = pytester.runpytest("nbs")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
 def test_checkpoints_hidden_folders_and_other_patterns_are_not_collected(pytester):
-    write_notebook(pytester.path / "nbs" / "good.ipynb", "x = 1")
-    write_notebook(pytester.path / "nbs" / ".ipynb_checkpoints" / "good-checkpoint.ipynb", "x = 1")
-    write_notebook(pytester.path / "nbs" / ".hidden" / "secret.ipynb", "x = 1")
-    write_notebook(pytester.path / "nbs" / "draft_one.ipynb", "x = 1")
+    write_code_notebook(pytester.path / "nbs" / "good.ipynb", "x = 1")
+    write_code_notebook(
+        pytester.path / "nbs" / ".ipynb_checkpoints" / "good-checkpoint.ipynb", "x = 1"
+    )
+    write_code_notebook(pytester.path / "nbs" / ".hidden" / "secret.ipynb", "x = 1")
+    write_code_notebook(pytester.path / "nbs" / "draft_one.ipynb", "x = 1")
     pytester.makeini("[pytest]\nnbscrap_glob = good*.ipynb\n")
-    result = pytester.runpytest_subprocess("--nbscrap", "nbs", "--collect-only", "-q")
+    result = pytester.runpytest("--nbscrap", "nbs", "--collect-only", "-q")
     assert re.findall(r"\S+::\S+", result.stdout.str()) == ["nbs/good.ipynb::good"]
 
 
 def test_notebook_metadata_gives_params_skip_xfail_and_markers(pytester):
-    write_notebook(
+    write_code_notebook(
         pytester.path / "nbs" / "multi.ipynb",
         "import pytest_nbscrap as sb\nassert symbol in ('A', 'B')",
         params="symbol = 'X'",
         nbscrap={"params": [{"symbol": "A"}, {"symbol": "B"}], "markers": ["slowish"]},
     )
-    write_notebook(pytester.path / "nbs" / "later.ipynb", "x = 1", nbscrap={"skip": "not ready"})
-    write_notebook(pytester.path / "nbs" / "known.ipynb", "1 / 0", nbscrap={"xfail": "known bug"})
+    write_code_notebook(
+        pytester.path / "nbs" / "later.ipynb", "x = 1", nbscrap={"skip": "not ready"}
+    )
+    write_code_notebook(
+        pytester.path / "nbs" / "known.ipynb", "1 / 0", nbscrap={"xfail": "known bug"}
+    )
     pytester.makeini("[pytest]\nmarkers =\n    slowish: slow notebooks\n")
     result = pytester.runpytest_subprocess("--nbscrap", "nbs", "-rsx")
     result.assert_outcomes(passed=2, skipped=1, xfailed=1)
@@ -349,7 +316,7 @@ def test_executed_notebooks_are_kept_in_the_output_dir_and_sources_untouched(pyt
 
 
 def test_xdist_gives_the_same_outcomes_as_a_serial_run(pytester, counting):
-    write_notebook(pytester.path / "nbs" / "bad.ipynb", "1 / 0")
+    write_code_notebook(pytester.path / "nbs" / "bad.ipynb", "1 / 0")
     pytester.makepyfile(
         """
         import pytest
@@ -372,7 +339,7 @@ def test_xdist_gives_the_same_outcomes_as_a_serial_run(pytester, counting):
 
 
 def test_plays_well_with_lf_junitxml_durations_and_disabling(pytester, counting):
-    write_notebook(pytester.path / "nbs" / "bad.ipynb", "1 / 0")
+    write_code_notebook(pytester.path / "nbs" / "bad.ipynb", "1 / 0")
     first = pytester.runpytest_subprocess(
         "--nbscrap", "nbs", "--junitxml=report.xml", "--durations=3"
     )

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_plugin import write_notebook
+from helpers import write_code_notebook
 
 pytestmark = pytest.mark.kernel
 
@@ -16,7 +16,7 @@ NOTEBOOK = "import pytest_nbscrap as sb\nsb.glue('symbol', symbol)"
 
 @pytest.fixture
 def glues(pytester):
-    return write_notebook(pytester.path / "nbs" / "g.ipynb", NOTEBOOK, params="symbol = 'X'")
+    return write_code_notebook(pytester.path / "nbs" / "g.ipynb", NOTEBOOK, params="symbol = 'X'")
 
 
 MISSPELLED = """
@@ -31,7 +31,7 @@ MISSPELLED = """
 
 def collected_with(pytester, params):
     """nbs/m.ipynb, whose metadata.nbscrap gives ``params``; its parameters cell defines symbol."""
-    write_notebook(
+    write_code_notebook(
         pytester.path / "nbs" / "m.ipynb",
         "x = 1",
         params="symbol = 'X'",
@@ -43,7 +43,7 @@ def collected_with(pytester, params):
 
 
 def test_pytest_skip_in_a_cell_skips_the_item_and_the_tests_with_its_reason(pytester):
-    write_notebook(
+    write_code_notebook(
         pytester.path / "nbs" / "later.ipynb",
         "import pytest\npytest.skip('no data before Monday')",
         "raise AssertionError('never runs')",
@@ -133,7 +133,7 @@ def test_a_missing_kernel_from_the_marker_or_the_option_names_it(pytester, glues
             pass
         """
     )
-    result = pytester.runpytest_subprocess("--nbscrap-kernel", "no-such-kernel-o")
+    result = pytester.runpytest("--nbscrap-kernel", "no-such-kernel-o")
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(
         [
@@ -202,7 +202,7 @@ def test_the_header_names_the_default_folder_and_every_option(pytester, glues):
 
 
 def test_a_failing_session_ends_saying_where_the_executed_notebooks_are(pytester, glues):
-    write_notebook(pytester.path / "nbs" / "bad.ipynb", "1 / 0")
+    write_code_notebook(pytester.path / "nbs" / "bad.ipynb", "1 / 0")
     result = pytester.runpytest_subprocess("--nbscrap", "nbs")
     result.assert_outcomes(passed=1, failed=1)
     header = next(line for line in result.outlines if line.startswith("nbscrap:"))
@@ -215,7 +215,7 @@ def test_a_failing_session_ends_saying_where_the_executed_notebooks_are(pytester
 
 
 def test_under_xdist_the_header_folder_holds_every_workers_notebooks(pytester, glues):
-    write_notebook(pytester.path / "nbs" / "bad.ipynb", "1 / 0")
+    write_code_notebook(pytester.path / "nbs" / "bad.ipynb", "1 / 0")
     result = pytester.runpytest_subprocess("--nbscrap", "nbs", "-n", "2")
     result.assert_outcomes(passed=1, failed=1)
     line = next(line for line in result.outlines if line.startswith("nbscrap: kernel"))
@@ -253,7 +253,7 @@ def test_without_tmpdir_an_output_dir_is_enough(pytester, glues):
 
 
 def test_without_tmpdir_or_an_output_dir_one_line_says_what_to_give(pytester, glues):
-    result = pytester.runpytest_subprocess("-p", "no:tmpdir", "--nbscrap")
+    result = pytester.runpytest("-p", "no:tmpdir", "--nbscrap")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: *-p no:tmpdir*give --nbscrap-output-dir DIR*"])
     assert "Traceback" not in result.stderr.str()
@@ -266,7 +266,7 @@ def test_without_tmpdir_or_an_output_dir_one_line_says_what_to_give(pytester, gl
             pass
         """
     )
-    fixtures = pytester.runpytest_subprocess("-p", "no:tmpdir")
+    fixtures = pytester.runpytest("-p", "no:tmpdir")
     fixtures.assert_outcomes(errors=1)
     fixtures.stdout.fnmatch_lines(["*ERROR at setup of test_it*", "*give --nbscrap-output-dir*"])
     assert "AttributeError" not in fixtures.stdout.str()

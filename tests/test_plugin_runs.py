@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_plugin import write_notebook
+from helpers import write_code_notebook
 
 from pytest_nbscrap._param_sets import param_ids
 from pytest_nbscrap._runs import Runner, RunSpec
@@ -65,10 +65,10 @@ def test_parameter_set_ids_are_unique_and_readable():
 @pytest.mark.kernel
 def test_distinct_runs_leave_one_file_each_and_a_failure_names_its_own(pytester):
     source = "import pytest_nbscrap as sb\nsb.glue('s', s)\nassert s != 'fail'"
-    write_notebook(pytester.path / "nbs" / "n.ipynb", source, params="s = 0")
-    write_notebook(pytester.path / "a" / "b.ipynb", "x = 1")
-    write_notebook(pytester.path / "a__b.ipynb", "x = 2")
-    write_notebook(pytester.path / "nbs" / "c[s=1].ipynb", "x = 3")
+    write_code_notebook(pytester.path / "nbs" / "n.ipynb", source, params="s = 0")
+    write_code_notebook(pytester.path / "a" / "b.ipynb", "x = 1")
+    write_code_notebook(pytester.path / "a__b.ipynb", "x = 2")
+    write_code_notebook(pytester.path / "nbs" / "c[s=1].ipynb", "x = 3")
     pytester.makepyfile(
         f"""
         import pytest
@@ -106,13 +106,13 @@ def test_distinct_runs_leave_one_file_each_and_a_failure_names_its_own(pytester)
 
 @pytest.mark.kernel
 def test_metadata_param_sets_sharing_a_long_prefix_get_distinct_ids(pytester):
-    write_notebook(
+    write_code_notebook(
         pytester.path / "nbs" / "m.ipynb",
         "assert s",
         params="s = ''",
         nbscrap={"params": [{"s": LONG + "a"}, {"s": LONG + "b"}, {"s": 1}, {"s": "1"}]},
     )
-    result = pytester.runpytest_subprocess("--nbscrap", "nbs", "--collect-only", "-q")
+    result = pytester.runpytest("--nbscrap", "nbs", "--collect-only", "-q")
     ids = re.findall(r"\S+::\S+", result.stdout.str())
     assert len(ids) == 4
     assert len(set(ids)) == 4, ids
@@ -121,7 +121,7 @@ def test_metadata_param_sets_sharing_a_long_prefix_get_distinct_ids(pytester):
 def test_equal_metadata_param_sets_are_items_of_their_own(pytester):
     # Named by one rule with the nb_params marker's copies: the bare stem only for one run
     # without parameters (two empty sets were two items both called "m").
-    write_notebook(pytester.path / "nbs" / "m.ipynb", "x = 1", nbscrap={"params": [{}, {}]})
+    write_code_notebook(pytester.path / "nbs" / "m.ipynb", "x = 1", nbscrap={"params": [{}, {}]})
     result = pytester.runpytest("--nbscrap", "nbs", "--collect-only", "-q")
     ids = re.findall(r"\S+::\S+", result.stdout.str())
     assert len(ids) == 2
@@ -137,7 +137,7 @@ def test_a_run_given_more_parameters_keeps_everything_else(tmp_path):
 
 
 def test_parameters_python_cannot_write_fail_their_test_alone_in_one_line(pytester):
-    write_notebook(pytester.path / "n.ipynb", "x = 1", params="s = 0")
+    write_code_notebook(pytester.path / "n.ipynb", "x = 1", params="s = 0")
     pytester.makepyfile(
         test_bad="""
         import pytest

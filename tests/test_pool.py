@@ -37,6 +37,16 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
+async def first_run_with_a_spare() -> tuple[Starts, KernelPool]:
+    """A pool that keeps one spare, its first kernel handed out for /a, the spare given time to
+    start (it guesses the next run is in /a too)."""
+    starts = Starts()
+    pool = KernelPool(starts, spares=1)
+    await pool.acquire("python3", "/a")
+    await asyncio.sleep(0.01)
+    return starts, pool
+
+
 def test_every_acquire_gets_a_kernel_never_handed_out_before():
     async def scenario():
         starts = Starts()
@@ -56,10 +66,7 @@ def test_every_acquire_gets_a_kernel_never_handed_out_before():
 
 def test_the_next_kernel_starts_while_the_current_one_is_in_use():
     async def scenario():
-        starts = Starts()
-        pool = KernelPool(starts, spares=1)
-        await pool.acquire("python3", "/a")
-        await asyncio.sleep(0.01)
+        starts, pool = await first_run_with_a_spare()
         started_during_first_run = len(starts.kernels)
         await pool.close()
         return started_during_first_run
@@ -84,10 +91,7 @@ def test_expected_runs_decide_which_kernels_start_early():
 
 def test_a_guess_that_no_run_needs_is_stopped_not_kept():
     async def scenario():
-        starts = Starts()
-        pool = KernelPool(starts, spares=1)
-        await pool.acquire("python3", "/a")  # guesses the next run is in /a too
-        await asyncio.sleep(0.01)
+        starts, pool = await first_run_with_a_spare()
         await pool.acquire("python3", "/b")  # it was not: the /a spare is dropped
         await asyncio.sleep(0.01)
         wasted = [k for k in starts.kernels if k.key == ("python3", "/a") and k.stopped]
@@ -99,10 +103,7 @@ def test_a_guess_that_no_run_needs_is_stopped_not_kept():
 
 def test_a_spare_that_died_while_waiting_is_replaced():
     async def scenario():
-        starts = Starts()
-        pool = KernelPool(starts, spares=1)
-        await pool.acquire("python3", "/a")
-        await asyncio.sleep(0.01)
+        starts, pool = await first_run_with_a_spare()
         starts.kernels[1].code = -9  # the spare died
         second = await pool.acquire("python3", "/a")
         await pool.close()

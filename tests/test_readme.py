@@ -8,7 +8,6 @@ order), and ``covered by PATH::TEST`` names an existing test that shows the bloc
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import write_code_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -61,7 +61,6 @@ def test_covered_blocks_name_a_test_that_exists(block):
 
 
 RUNNABLE = [b for b in blocks() if b.kind in ("notebook", "script", "pytest", "shell")]
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 @pytest.fixture(scope="module")
@@ -93,22 +92,7 @@ def run_block(block: Block, workspace: Path) -> None:
     if block.kind == "notebook":
         from pytest_nbscrap import execute_notebook
 
-        cell = {
-            "cell_type": "code",
-            "id": "readme",
-            "metadata": {},
-            "source": block.code,
-            "outputs": [],
-            "execution_count": None,
-        }
-        node = {
-            "nbformat": 4,
-            "nbformat_minor": 5,
-            "cells": [cell],
-            "metadata": {"kernelspec": KERNELSPEC},
-        }
-        path = workspace / f"readme_{block.index}.ipynb"
-        path.write_text(json.dumps(node))
+        path = write_code_notebook(workspace / f"readme_{block.index}.ipynb", block.code)
         execute_notebook(path, timeout=120)
         return
     if block.kind == "script":

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import write_code_notebook
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
@@ -40,30 +41,6 @@ def pytest_sessionfinish(session):
     with open(f"rss-{worker}.json", "w") as stream:
         json.dump(usage, stream)
 """
-
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
-
-
-def write_notebook(path: Path, *sources: str) -> None:
-    cells = [
-        {
-            "cell_type": "code",
-            "id": f"cell-{index}",
-            "metadata": {},
-            "source": source,
-            "outputs": [],
-            "execution_count": None,
-        }
-        for index, source in enumerate(sources)
-    ]
-    node = {
-        "cells": cells,
-        "metadata": {"kernelspec": KERNELSPEC},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(node), encoding="utf-8")
 
 
 def peak_rss_mb(folder: Path) -> dict[str, dict[str, float]]:
@@ -95,7 +72,7 @@ NOTEBOOKS = 200
 
 def test_two_hundred_notebooks_under_xdist(measured):
     for index in range(NOTEBOOKS):
-        write_notebook(
+        write_code_notebook(
             measured.path / "nbs" / f"nb{index:03d}.ipynb",
             f"import pytest_nbscrap as sb\nsb.glue('index', {index})",
         )
@@ -119,7 +96,7 @@ def test_a_thousand_cell_notebook(measured):
     cells = ["import pytest_nbscrap as sb\ntotal = 0"]
     cells += [f"total += {index}\nprint({index})" for index in range(CELLS - 2)]
     cells += [f"assert total == {sum(range(CELLS - 2))}\nsb.glue('total', total)"]
-    write_notebook(measured.path / "nbs" / "long.ipynb", *cells)
+    write_code_notebook(measured.path / "nbs" / "long.ipynb", *cells)
     start = time.monotonic()
     result = measured.runpytest_subprocess(
         "--nbscrap", "nbs", "--nbscrap-output-dir=out", timeout=600
@@ -170,7 +147,7 @@ def test_the_frame_comes_back(scraps):
 
 
 def test_a_million_row_dataframe_scrap(measured):
-    write_notebook(measured.path / "nbs" / "frame.ipynb", FRAME_SOURCE)
+    write_code_notebook(measured.path / "nbs" / "frame.ipynb", FRAME_SOURCE)
     measured.makepyfile(test_frame=FRAME_TEST)
     start = time.monotonic()
     result = measured.runpytest_subprocess("--nbscrap-output-dir=out", timeout=600)
