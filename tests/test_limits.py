@@ -344,6 +344,8 @@ def test_many_small_writes_to_a_stream_are_joined_in_linear_time():
     cell = code_cell("print()", [*writes, {"output_type": "stream", "name": "stderr", "text": "e"}])
     start = __import__("time").monotonic()
     built = Cell.from_node(cell, 0, 1)
-    assert __import__("time").monotonic() - start < 5
+    # A generous bound with a cause, not a speed target: joined once, this takes about 1 s idle
+    # and 9 s beside two CPU hogs; re-copying the text at each write took about 5 minutes.
+    assert __import__("time").monotonic() - start < 60
     assert [output.name for output in built.outputs] == ["stdout", "stderr"]
     assert built.outputs[0].text == "\n".join(map(str, range(200_000)))
