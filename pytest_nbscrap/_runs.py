@@ -219,10 +219,15 @@ class Runner:
         name = stem if plain else f"{stem}-{short_hash(repr(spec.key))}"
         if spec.params:
             name += f"[{param_id(dict(sorted(spec.params.items())))}]"
+        return self.output_folder() / (safe_name(name) + ".ipynb")
+
+    def output_folder(self) -> Path:
+        """The folder this process keeps executed notebooks in (made on first use): the
+        output folder, or under pytest-xdist this worker's subfolder of it."""
         folder = self._output_dir()
         if self._worker:
             folder = folder / safe_name(self._worker)
-        return folder / (safe_name(name) + ".ipynb")
+        return folder
 
 
 # A part whose "__"-joined form no other part list can give: underscores only single, inside.
