@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable
@@ -58,6 +59,18 @@ def write_code_notebook(
     ``metadata`` names another kernelspec."""
     metadata.setdefault("kernelspec", KERNELSPEC)
     return write_notebook(path, *code_cells(*sources, params=params), **metadata)
+
+
+def write_silent_kernelspec(folder: Path, name: str = "silent") -> str:
+    """Installs, under ``folder`` (to be put on JUPYTER_PATH), a kernel whose process starts
+    but never answers; returns its name."""
+    spec = folder / "kernels" / name
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", "import time; time.sleep(120)", "{connection_file}"]
+    spec.joinpath("kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": name, "language": "python"})
+    )
+    return name
 
 
 def execute_with_papermill(source: Path, output: Path, *, cwd: Path) -> None:
