@@ -9,10 +9,16 @@ once on pooled kernels). Flags follow papermill's ``cli.py``.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-__all__ = ["add_parser", "papermill_value", "whole_number"]
+from ._errors import UsageError
+from ._text import one_line
+
+__all__ = ["add_parser", "load_yaml", "papermill_value", "parameters", "whole_number"]
 
 
 def papermill_value(text: str) -> Any:
@@ -151,7 +157,6 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     many.add_argument(
         "--jobs",
         type=whole_number(1),
-        default=1,
         metavar="N",
         help="notebooks run at once (default: 1)",
     )
@@ -188,5 +193,112 @@ def whole_number(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+# -- parameters -------------------------------------------------------------------------------
+
+
+def load_yaml(text: str, where: str) -> Any:
+    """YAML as papermill reads it (safe, and dates stay text: a date is no JSON value);
+    :class:`UsageError` naming ``where`` and the problem's place when it does not parse."""
+    import yaml
+
+    class NoDates(yaml.SafeLoader):
+        """papermill's ``NoDatesSafeLoader``."""
+
+    NoDates.yaml_implicit_resolvers = {
+        first: [rule for rule in rules if rule[0] != "tag:yaml.org,2002:timestamp"]
+        for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    try:
+        return yaml.load(text, Loader=NoDates)  # noqa: S506 (a SafeLoader)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise UsageError(f"{where}: not valid YAML: {one_line(str(problem), 200)}{at}") from exc
+    except (RecursionError, ValueError) as exc:  # nesting too deep, an int too long
+        raise UsageError(f"{where}: not readable YAML: {type(exc).__name__}") from exc
+
+
+def _yaml_mapping(text: str, where: str) -> dict[str, Any]:
+    loaded = load_yaml(text, where)
+    if loaded is None:  # an empty file or string: no parameters, as papermill reads it
+        return {}
+    if not isinstance(loaded, dict):
+        kind = "a list" if isinstance(loaded, list) else f"a {type(loaded).__name__}"
+        raise UsageError(f"{where}: expected a mapping of parameter names to values, got {kind}")
+    return loaded
+
+
+def parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The -f, -y, -p and -r values, each kind applied after the one before, as papermill
+    applies them (whatever their order on the command line)."""
+    values: dict[str, Any] = {}
+    for file in args.parameters_file:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise UsageError(f"-f {file}: cannot read it: {reason}") from exc
+        values.update(_yaml_mapping(text, f"-f {file}"))
+    for text in args.parameters_yaml:
+        values.update(_yaml_mapping(text, f"-y {text!r}"))
+    for name, value in args.parameters:
+        values[name] = papermill_value(value)
+    for name, value in args.parameters_raw:
+        values[name] = value
+    return values
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
 def _run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("nbscrap run: being built (issue 14)")
+    values = parameters(args)
+    if args.help_notebook:
+        from ._run_single import help_notebook
+
+        return help_notebook(args.input)
+    if args.output is None:
+        raise UsageError("OUTPUT is missing: give the executed notebook's path, or '-' for stdout")
+    progress = args.progress_bar is not False and _terminal(sys.stderr)
+    if args.progress_bar is None and args.log_output:
+        progress = False  # papermill's default: the log, or the bar, not both interleaved
+    if args.grid or args.each or args.output.endswith(("/", os.sep)) or Path(args.output).is_dir():
+        return _fan_out(args, values, progress)
+    for flag, given in (("--jobs", args.jobs is not None), ("--name", args.name is not None)):
+        if given:
+            raise UsageError(
+                f"{flag} is for many runs: give --grid or --each, or a folder as OUTPUT"
+            )
+    from ._run_single import run_one
+
+    return run_one(args, values, progress)
+
+
+def _fan_out(args: argparse.Namespace, values: dict[str, Any], progress: bool) -> int:
+    from ._fanout import FanOutRequest, run_fanout
+
+    if args.output == "-" or args.prepare_only:
+        flag = "'-' as OUTPUT" if args.output == "-" else "--prepare-only"
+        raise UsageError(f"{flag} is for one run; many runs write a folder of notebooks")
+    request = FanOutRequest(
+        source=Path(args.input),
+        outdir=Path(args.output),
+        common=values,
+        grids=tuple(args.grid),
+        each=None if args.each is None else Path(args.each),
+        name=args.name,
+        jobs=args.jobs or 1,
+        kernel_name=args.kernel,
+        timeout=args.execution_timeout,
+        start_timeout=args.start_timeout,
+        cwd=None if args.cwd is None else Path(args.cwd),
+        progress=progress,
+        log_output=args.log_output,
+    )
+    return run_fanout(request)
+
+
+def _terminal(stream: Any) -> bool:
+    is_tty = getattr(stream, "isatty", None)
+    return bool(is_tty and is_tty())
