@@ -12,6 +12,7 @@ import json
 import os
 import pty
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -236,6 +237,41 @@ def test_a_failing_notebook_shows_its_failure_view_and_exits_1(tmp_path):
     nb = json.loads((tmp_path / "out.ipynb").read_text(encoding="utf-8"))
     assert nb["cells"][-1]["outputs"][0]["ename"] == "ZeroDivisionError"
     assert path.read_bytes() == before
+
+
+@pytest.mark.kernel
+def test_execution_timeout_limits_each_cell(tmp_path):
+    path = write_code_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(120)")
+    result = nbscrap(path, "out.ipynb", "--execution-timeout", "1", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("CellTimeoutError: Cell execution timed out after 1 s\n")
+
+
+@pytest.mark.kernel
+def test_ctrl_c_says_what_was_kept_in_one_line_and_exits_130(tmp_path):
+    path = write_code_notebook(
+        tmp_path / "sleeps.ipynb", "import time\nprint('sleeping', flush=True)\ntime.sleep(120)"
+    )
+    with subprocess.Popen(
+        [*NBSCRAP, path, "out.ipynb", "--log-output"],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stderr is not None
+        for line in process.stderr:  # --log-output says when the cell is running
+            if line == "sleeping\n":
+                process.send_signal(signal.SIGINT)
+                break
+        rest = process.stderr.read()
+        status = process.wait(timeout=60)
+    assert status == 130
+    assert rest.splitlines()[-1] == (
+        f"nbscrap run: {path}: interrupted; what ran is kept in {tmp_path / 'out.ipynb'}"
+    )
+    assert "Traceback" not in rest
+    nb = json.loads((tmp_path / "out.ipynb").read_text(encoding="utf-8"))
+    assert nb["cells"][0]["outputs"][0]["text"] == ["sleeping\n"]
 
 
 @pytest.fixture
