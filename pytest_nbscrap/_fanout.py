@@ -71,6 +71,7 @@ def run_fanout(request: FanOutRequest) -> int:
     """Runs every set of ``request``; exit status 1 if any failed, else 0. Raises
     :class:`UsageError` for a request that cannot work, before anything runs."""
     runs = plan_runs(request)
+    _check_common(request)
     try:
         request.outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -227,6 +228,17 @@ def _no_file_twice(request: FanOutRequest, runs: Sequence[Run]) -> None:
 
 
 # -- running ---------------------------------------------------------------------------------
+
+
+def _check_common(request: FanOutRequest) -> None:
+    """What every run shares, checked once before any kernel starts: the source can be read,
+    the kernel is installed, the working folder exists. Wrong, it is every run's error and
+    the command's (exit status 2, as for one run); only a set's own values fail it alone."""
+    from ._prepare import prepare
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # each run's preparation says them, once
+        prepare(request.source, {}, kernel_name=request.kernel_name, cwd=request.cwd)
 
 
 def _run_all(request: FanOutRequest, runs: Sequence[Run]) -> list[Outcome]:

@@ -298,6 +298,25 @@ def test_bad_fanout_input_exits_2_with_one_line_and_runs_nothing(tmp_path, argv,
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["missing.ipynb", "out/"], "Cannot read notebook missing.ipynb: no such file"),
+        (["source.ipynb", "out/", "-k", "nosuch"], "no Jupyter kernel named 'nosuch'"),
+        (["source.ipynb", "out/", "--cwd", "nosuch"], "is not a folder"),
+    ],
+    ids=["source-missing", "kernel-missing", "cwd-missing"],
+)
+def test_what_every_run_shares_is_checked_once_before_any_runs(tmp_path, argv, message):
+    write_source(tmp_path)
+    result = nbscrap_run(*argv, "--grid", "symbol=A,B", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("nbscrap run: error: ")
+    assert result.stderr.count("\n") == 1
+    assert message in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_outdir_that_is_a_file_exits_2_with_one_line(tmp_path):
     write_source(tmp_path)
     (tmp_path / "taken").write_text("a file", encoding="utf-8")
