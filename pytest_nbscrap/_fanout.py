@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import NbScrapError, UsageError
-from ._fanout_report import Outcome, finished, not_run, print_table
+from ._fanout_report import INTERRUPTED, Outcome, finished, not_run, print_table
 from ._param_sets import ParamSet, freeze, param_id, param_ids, safe_name
 from ._text import one_line, sanitize
 
@@ -76,8 +76,20 @@ def run_fanout(request: FanOutRequest) -> int:
         request.outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {request.outdir}: {exc.strerror or exc}") from exc
-    outcomes = _run_all(request, runs)
+    from ._run_single import EXIT_INTERRUPTED
+
+    try:
+        outcomes = _run_all(request, runs)
+    except KeyboardInterrupt:  # a second Ctrl-C while the first one's runs were stopping
+        sys.stderr.write("nbscrap run: interrupted\n")
+        return EXIT_INTERRUPTED
     print_table(outcomes)
+    if any(outcome.status == INTERRUPTED for outcome in outcomes):
+        sys.stderr.write(
+            "nbscrap run: interrupted: the runs not finished were stopped; the notebooks the "
+            "table lists are kept\n"
+        )
+        return EXIT_INTERRUPTED
     return 1 if any(outcome.status != "ok" for outcome in outcomes) else 0
 
 
@@ -270,21 +282,28 @@ def _run_all(request: FanOutRequest, runs: Sequence[Run]) -> list[Outcome]:
 
         futures: dict[concurrent.futures.Future[Notebook], int] = {}
         warned: set[str] = set()
-        for index, run in enumerate(runs):
-            try:
-                future, warnings_given = _submit(session, request, run)
-            except NbScrapError as exc:  # a set the notebook cannot take: it alone fails
-                report(index, *not_run(shown[index], run.output, exc))
-                continue
-            futures[future] = index
-            # Every set warns alike (a parameter the notebook does not define): said once.
-            for message in warnings_given - warned:
-                bar.write(f"nbscrap run: warning: {message}", file=sys.stderr)
-            warned |= warnings_given
-        for future in concurrent.futures.as_completed(futures):
-            index = futures[future]
-            report(index, *finished(shown[index], runs[index].output, future))
-    return [outcomes[index] for index in range(len(runs))]
+        try:
+            for index, run in enumerate(runs):
+                try:
+                    future, warnings_given = _submit(session, request, run)
+                except NbScrapError as exc:  # a set the notebook cannot take: it alone fails
+                    report(index, *not_run(shown[index], run.output, exc))
+                    continue
+                futures[future] = index
+                # Every set warns alike (a parameter the notebook does not define): said once.
+                for message in warnings_given - warned:
+                    bar.write(f"nbscrap run: warning: {message}", file=sys.stderr)
+                warned |= warnings_given
+            for future in concurrent.futures.as_completed(futures):
+                index = futures[future]
+                report(index, *finished(shown[index], runs[index].output, future))
+        except KeyboardInterrupt:
+            pass  # Ctrl-C: leaving the session stops what still runs and keeps its notebook
+    # After the session closed: an interrupted run's notebook is written by then.
+    return [
+        outcomes.get(index) or Outcome.of(shown[index], run.output, INTERRUPTED, None)
+        for index, run in enumerate(runs)
+    ]
 
 
 def _show_all(runs: Sequence[Run], common: Mapping[str, Any]) -> list[str]:

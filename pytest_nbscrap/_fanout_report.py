@@ -18,18 +18,19 @@ if TYPE_CHECKING:
 
     from ._reader import Notebook
 
-__all__ = ["COLUMNS", "Outcome", "finished", "not_run", "print_table", "rows"]
+__all__ = ["COLUMNS", "INTERRUPTED", "Outcome", "finished", "not_run", "print_table", "rows"]
 
 COLUMNS = ("PARAMETERS", "STATUS", "TIME", "OUTPUT")
+INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
 class Outcome:
     """How one run went. ``params`` names the run; ``status``: ``ok``, ``failed`` (a cell
-    failed; the notebook was kept) or ``error`` (it could not run: a value the notebook cannot
-    take, a kernel that did not start). ``seconds``: papermill's duration of the run, None
-    when it did not run; ``output``: the executed notebook's path, ``-`` when none was
-    written."""
+    failed; the notebook was kept), ``error`` (it could not run: a value the notebook cannot
+    take, a kernel that did not start) or ``interrupted`` (stopped by Ctrl-C). ``seconds``:
+    papermill's duration of the run, None when it did not finish; ``output``: the executed
+    notebook's path, ``-`` when none was written."""
 
     params: str
     status: str

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +216,36 @@ def test_one_run_into_a_folder_keeps_the_source_name(tmp_path):
     assert result.returncode == 0, result.stderr
     assert labels(tmp_path / "out") == {"source": "AAA-1-none"}
     assert table(result.stdout)[1][:2] == ["symbol=AAA", "ok"]
+
+
+@pytest.mark.kernel
+def test_ctrl_c_stops_the_runs_keeps_their_notebooks_and_exits_130(tmp_path, leftover_kernels):
+    write_code_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(60)", params="n = 0")
+    command = [sys.executable, "-m", "pytest_nbscrap", "run", "slow.ipynb", "out"]
+    process = subprocess.Popen(
+        [*command, "--grid", "n=1,2,3", "--jobs", "2"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # Two runs have started once the first checkpoint of one is written.
+        while not list((tmp_path / "out").glob("*.ipynb")) and process.poll() is None:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert err.endswith("the notebooks the table lists are kept\n")
+    rows = table(out)[1:]
+    assert [row[:3] for row in rows] == [[f"n={n}", "interrupted", "-"] for n in (1, 2, 3)]
+    assert rows[2][3] == "-"  # it was waiting for a free worker: it never started
+    kept = [Path(row[3]) for row in rows[:2] if row[3] != "-"]
+    assert kept
+    assert all((tmp_path / path).is_file() for path in kept)
+    assert leftover_kernels() == []
 
 
 # -- what a person sees on a terminal --------------------------------------------------------
