@@ -55,7 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line on ``argv`` (``sys.argv[1:]`` by default); returns the exit status."""
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(
+            _run_command.taken_as_values(sys.argv[1:] if argv is None else argv)
+        )
     except SystemExit as exit_:  # --help and usage errors; a return value is easier to test
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     _tolerant(sys.stdout)

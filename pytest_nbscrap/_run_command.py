@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,33 @@ def whole_number(minimum: int) -> Callable[[str], int]:
 
 # -- parameters -------------------------------------------------------------------------------
 
+#: Marks a word after -p or -r that begins with "-": argparse would take it for a flag, where
+#: papermill (click) takes the two words after -p, whatever they are. No argument holds a NUL.
+_MARK = "\0"
+_PAIRS = frozenset({"-p", "--parameters", "-r", "--parameters-raw"})
+
+
+def taken_as_values(argv: Sequence[str]) -> list[str]:
+    """``argv`` with the NAME and VALUE after each -p and -r kept as words, not flags
+    (``-p offset -5d``); :func:`parameters` reads them back unmarked."""
+    words = list(argv)
+    if words[:1] != ["run"]:
+        return words
+    index = 1
+    while index < len(words) and words[index] != "--":
+        if words[index] not in _PAIRS:
+            index += 1
+            continue
+        for at in range(index + 1, min(index + 3, len(words))):
+            if words[at].startswith("-") and len(words[at]) > 1:
+                words[at] = _MARK + words[at]
+        index += 3
+    return words
+
+
+def _unmarked(word: str) -> str:
+    return word.removeprefix(_MARK)
+
 
 def load_yaml(text: str, where: str) -> Any:
     """YAML as papermill reads it (safe, and dates stay text: a date is no JSON value);
@@ -243,9 +270,9 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
     for text in args.parameters_yaml:
         values.update(_yaml_mapping(text, f"-y {text!r}"))
     for name, value in args.parameters:
-        values[name] = papermill_value(value)
+        values[_unmarked(name)] = papermill_value(_unmarked(value))
     for name, value in args.parameters_raw:
-        values[name] = value
+        values[_unmarked(name)] = _unmarked(value)
     return values
 
 

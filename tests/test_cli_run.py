@@ -36,6 +36,7 @@ raw = "x"
 fromfile = 0
 fromyaml = 0
 nothing = "set"
+offset = "0d"
 """
 
 
@@ -88,6 +89,7 @@ def flags(yaml_file: Path) -> list[str]:
         "-y", "fromyaml: 2\nsymbol: FROMYAML",
         "-f", str(yaml_file),
         "-p", "symbol", "ABC",
+        "-p", "offset", "-5d",  # a value, though it begins with "-", as papermill takes it
     ]  # fmt: skip
 
 
@@ -123,6 +125,7 @@ def test_parameters_are_typed_and_ordered_as_papermills_command_line(tmp_path, s
         "flag": True,
         "nothing": None,
         "rate": 1000.0,
+        "offset": "-5d",
     }
 
 
@@ -185,7 +188,8 @@ def test_run_executes_with_every_flag_and_reads_back_with_its_parameters(
     # The one parameter the notebook does not define is one line, as papermill logs it.
     assert result.stderr == (
         f"nbscrap run: warning: {source}: the parameters cell (cell 1) does not define 'when'; "
-        "it defines 'symbol', 'n', 'rate', 'flag', 'raw', 'fromfile', 'fromyaml', 'nothing'. "
+        "it defines 'symbol', 'n', 'rate', 'flag', 'raw', 'fromfile', 'fromyaml', 'nothing', "
+        "'offset'. "
         "The value is injected anyway\n"
     )
     book = read_notebooks(tmp_path / "runs")
