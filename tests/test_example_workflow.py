@@ -169,6 +169,11 @@ def test_the_main_job_runs_sources_then_summary_and_prints_the_table(tmp_path):
     ]
     assert (tmp_path / "ath_summary.ipynb").is_file()
     lines = result.stdout.splitlines()
+    # The sources are one command, as a person would type it, and so is the summary.
+    commands = [line for line in lines if line.startswith("$ nbscrap run ")]
+    assert len(commands) == 2
+    assert f"{tmp_path / 'sources'}/ --grid symbol=IBM,TSLA " in commands[0]
+    assert "ath_summary.ipynb" in commands[1]
     assert f"  summary: {tmp_path / 'ath_summary.ipynb'}" in lines
     assert "Within 5% of their all-time high: TSLA" in lines
     table = lines[lines.index("Within 5% of their all-time high: TSLA") + 2 :]
