@@ -7,20 +7,15 @@ results are compared; ``--prepare-only`` lets papermill answer without starting 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
-import select
 import signal
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import pytest
-from helpers import write_code_notebook, write_silent_kernelspec
+from helpers import run_on_a_terminal, write_code_notebook, write_silent_kernelspec
 
 from pytest_nbscrap import read_notebooks
 
@@ -298,33 +293,7 @@ def test_start_timeout_bounds_the_wait_for_the_kernel(tmp_path, source, silent_k
 
 def on_a_terminal(*argv: object, cwd: Path) -> tuple[int, str]:
     """Runs the command with stderr on a pseudo-terminal; its status and what the terminal got."""
-    main, child = pty.openpty()
-    # A terminal has a size; tqdm draws nothing on one 0 columns wide.
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    with subprocess.Popen(
-        [*NBSCRAP, *map(str, argv)],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=child,
-        stdin=subprocess.DEVNULL,
-    ) as process:
-        os.close(child)
-        seen = b""
-        while True:
-            ready, _, _ = select.select([main], [], [], 180)
-            if not ready:
-                process.kill()
-                break
-            try:
-                chunk = os.read(main, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            if not chunk:
-                break
-            seen += chunk
-        status = process.wait(timeout=60)
-    os.close(main)
-    return status, seen.decode("utf-8", "replace")
+    return run_on_a_terminal([*NBSCRAP, *map(str, argv)], cwd=cwd, stream="stderr")
 
 
 @pytest.mark.kernel
