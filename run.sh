@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's two entry points, each building its own environment from nothing:
-#   bash run.sh example   runs the example workflow (a dozen source notebooks, then the summary)
+#   bash run.sh example   runs the example workflow: a dozen source notebooks with one
+#                         `nbscrap run --grid`, then the summary (example_notebooks/run_workflow.py)
 #   bash run.sh test      runs the linters, the type checker and the test suite
 # Extra arguments after `test` go to pytest.
 set -euo pipefail

@@ -1,10 +1,13 @@
 """The example workflow's main job: run the source notebook once per symbol, then the summary.
 
-    python example_notebooks/run_workflow.py [--out DIR] [--threshold T] [SYMBOL ...]
+    python example_notebooks/run_workflow.py [--out DIR] [--threshold T] [--workers N] [SYMBOL ...]
 
-``bash run.sh example`` runs it in the project's own environment. Executed notebooks are written
-to ``DIR/sources/<SYMBOL>.ipynb`` and ``DIR/ath_summary.ipynb`` (DIR is ``executed/`` at the
-repository root unless ``--out`` says otherwise); the summary table is printed last.
+``bash run.sh example`` runs it in the project's own environment. It is two ``nbscrap run``
+commands, printed as they run: one runs every symbol's source at once (``--grid``), where the
+seed ran ``papermill`` once per symbol in a shell loop, and one runs the summary. Executed
+notebooks are written to ``DIR/sources/<SYMBOL>.ipynb`` and ``DIR/ath_summary.ipynb`` (DIR is
+``executed/`` at the repository root unless ``--out`` says otherwise); the summary table is
+printed last.
 """
 
 # A command-line job: printing is what it is for.
@@ -13,6 +16,9 @@ repository root unless ``--out`` says otherwise); the summary table is printed l
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -92,27 +98,48 @@ def prepare(out: Path) -> Path:
 def run(symbols: Sequence[str], out: Path, threshold: float, workers: int) -> sb.Notebook:
     """Runs the sources (``workers`` at a time) and the summary; returns the executed summary."""
     sources = prepare(out)
+    if not symbols or any("," in symbol or not symbol for symbol in symbols):
+        raise JobError("each SYMBOL must be a non-empty name without a comma")
     print(f"Running {SOURCE.name} for {len(symbols)} symbols into {sources}")
     started = time.perf_counter()
-    # One session for the whole job: each run's kernel starts while the previous ones run.
-    with sb.ExecutionSession(workers=workers) as session:
-        runs = {
-            symbol: session.submit(
-                SOURCE,
-                {"symbol": symbol, "threshold": threshold},
-                output_path=sources / f"{symbol}.ipynb",
-            )
-            for symbol in symbols
-        }
-        for run in runs.values():
-            print(f"  {run.result().scraps['message'].data}")
-        print(f"  ({time.perf_counter() - started:.1f} s)")
-        print(f"Running {SUMMARY.name} over them")
-        return session.execute(
-            SUMMARY,
-            {"source_dir": str(sources), "threshold": threshold},
-            output_path=out / SUMMARY.name,
-        )
+    # One command for every symbol: the runs share a pool of pre-started kernels, `workers` at
+    # a time, each written to sources/<SYMBOL>.ipynb.
+    nbscrap_run(
+        _path(SOURCE),
+        _path(sources) + os.sep,  # a folder: one notebook per parameter set in it
+        "--grid",
+        f"symbol={','.join(symbols)}",
+        *("-p", "threshold", str(threshold)),
+        *("--jobs", str(workers)),
+        *("--name", "{symbol}.ipynb"),
+    )
+    print(f"  ({time.perf_counter() - started:.1f} s)")
+    print(f"Running {SUMMARY.name} over them")
+    summary = out / SUMMARY.name
+    # A parameter is read in the notebook's own folder: its path is given whole.
+    nbscrap_run(
+        _path(SUMMARY),
+        _path(summary),
+        *("-p", "source_dir", str(sources)),
+        *("-p", "threshold", str(threshold)),
+    )
+    return sb.read_notebook(summary)
+
+
+def nbscrap_run(*args: str) -> None:
+    """Runs ``nbscrap run ARGS...`` in this job's interpreter, after printing it as a person
+    would type it; its progress bar and table go to this job's terminal."""
+    # Flushed: it comes before the command's own output.
+    print(f"$ {shlex.join(['nbscrap', 'run', *args])}", flush=True)
+    done = subprocess.run([sys.executable, "-m", "pytest_nbscrap", "run", *args], check=False)
+    if done.returncode:
+        raise JobError(f"nbscrap run {args[0]} failed (exit status {done.returncode})")
+
+
+def _path(path: Path) -> str:
+    """A path for the command line: relative to where the job was started, when it is below."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def report(summary_notebook: sb.Notebook, sources: Path, threshold: float) -> None:

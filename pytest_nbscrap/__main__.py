@@ -1,4 +1,5 @@
-"""The command line: ``python -m pytest_nbscrap`` (or ``nbscrap``) ``render`` and ``scraps``.
+"""The command line: ``python -m pytest_nbscrap`` (or ``nbscrap``) ``render``, ``scraps`` and
+``run`` (its own module, :mod:`pytest_nbscrap._run_command`).
 
 Exit status: 0 on success, 1 when a rendered notebook holds an error, 2 on bad usage or
 unreadable input, always with one line on stderr that says what is wrong (no traceback).
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+from . import _run_command
 from ._errors import NbScrapError, NotebookReadError
 from ._text import one_line, sanitize
 
@@ -40,12 +42,22 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        parsed, extras = super().parse_known_args(*args, **kwargs)
+        if extras and " " in self.prog:
+            # A sub-command's unknown flag is its own error (`nbscrap run: error: ...`, with its
+            # --help); argparse would hand it up to the top parser, which names only `nbscrap`.
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line on ``argv`` (``sys.argv[1:]`` by default); returns the exit status."""
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(
+            _run_command.taken_as_values(sys.argv[1:] if argv is None else argv)
+        )
     except SystemExit as exit_:  # --help and usage errors; a return value is easier to test
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     _tolerant(sys.stdout)
@@ -115,7 +127,8 @@ def _where(exc: BaseException) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="nbscrap",
-        description="Render executed notebooks as text and list the scraps they hold.",
+        description="Run notebooks with parameters, render executed notebooks as text and list "
+        "the scraps they hold.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -171,17 +184,11 @@ def _parser() -> argparse.ArgumentParser:
     scraps.add_argument("--json", action="store_true", help="print a JSON list instead")
     scraps.set_defaults(run=_scraps)
 
+    _run_command.add_parser(commands)
     return parser
 
 
-def _non_negative(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {number}")
-    return number
+_non_negative = _run_command.whole_number(0)
 
 
 def use_color(choice: str, stream: Any = None) -> bool:

@@ -14,8 +14,11 @@ jupyter_client; ``import pytest_nbscrap`` loads none of them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import math
-from collections.abc import Callable, Coroutine, Mapping
+import sys
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -45,7 +48,7 @@ from ._failure import Failure
 from ._kernels import KernelHandle, KernelStartError, log
 from ._notebook_file import Writer, plain, write_checkpoints
 from ._pool import DirectKernels, KernelSource
-from ._prepare import PathLike, RunOptions, RunPlan, prepare
+from ._prepare import STARTUP_TIMEOUT, CellProgress, PathLike, RunOptions, RunPlan, prepare
 from ._reader import Notebook
 from ._run_record import (
     cell_complete,
@@ -55,6 +58,7 @@ from ._run_record import (
     notebook_complete,
     notebook_start,
 )
+from ._text import sanitize
 
 __all__ = [
     "async_execute_notebook",
@@ -65,9 +69,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-STARTUP_TIMEOUT = 60.0
-"""Seconds a kernel may take to start and answer (papermill's ``start_timeout``)."""
 
 OUTPUT_WAIT = 600.0
 """Seconds a cell's output may take to arrive after the kernel's reply, when the cell has no
@@ -91,6 +92,9 @@ def execute_notebook(
     kernel_name: str | None = None,
     timeout: float | None = None,
     cwd: PathLike | None = None,
+    start_timeout: float = STARTUP_TIMEOUT,
+    progress: CellProgress | None = None,
+    log_output: bool = False,
 ) -> Notebook:
     """Runs the notebook at ``path`` with ``parameters`` and returns the executed notebook.
 
@@ -99,6 +103,10 @@ def execute_notebook(
     also when a cell fails); the source notebook is never written. ``kernel_name`` overrides
     the notebook's kernelspec. ``timeout``: seconds per cell (None, 0 or less: no limit).
     ``cwd``: the kernel's working directory, by default the notebook's folder.
+    ``start_timeout``: seconds the kernel may take to start and answer (papermill's).
+    ``progress`` is called with ``(cells done, cells in all)`` as the run starts and after each
+    cell. ``log_output``: each cell's output is written to stderr as it arrives, between
+    papermill's ``Executing Cell N`` and ``Ending Cell N`` lines (papermill's ``log_output``).
 
     Raises :class:`~pytest_nbscrap._errors.CellExecutionError` (or its subclasses
     ``CellTimeoutError`` and ``KernelDiedError``) when a cell fails,
@@ -106,7 +114,7 @@ def execute_notebook(
     before or while starting. Warns :class:`UnknownParameterWarning`. The returned
     ``Notebook``'s path is ``output_path`` when given, else ``path``.
     """
-    options = RunOptions(output_path=output_path, kernel_name=kernel_name, timeout=timeout, cwd=cwd)
+    options = RunOptions.given(locals())
     plan = RunPlan.build(path, parameters, options, stacklevel=3)  # warnings: our caller's line
     try:
         return _run_sync(_execute(plan))
@@ -123,9 +131,12 @@ async def async_execute_notebook(
     kernel_name: str | None = None,
     timeout: float | None = None,
     cwd: PathLike | None = None,
+    start_timeout: float = STARTUP_TIMEOUT,
+    progress: CellProgress | None = None,
+    log_output: bool = False,
 ) -> Notebook:
     """:func:`execute_notebook` for a running event loop; several may run at once."""
-    options = RunOptions(output_path=output_path, kernel_name=kernel_name, timeout=timeout, cwd=cwd)
+    options = RunOptions.given(locals())
     plan = RunPlan.build(path, parameters, options, stacklevel=3)  # warnings: our caller's line
     return await _execute(plan)
 
@@ -151,9 +162,11 @@ def _run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
 # -- running -----------------------------------------------------------------------------------
 
 
-async def start_kernel(kernel_name: str, cwd: str) -> KernelHandle:
+async def start_kernel(
+    kernel_name: str, cwd: str, start_timeout: float = STARTUP_TIMEOUT
+) -> KernelHandle:
     """Starts a kernel the way every execution does (for :mod:`pytest_nbscrap._pool`)."""
-    return await KernelHandle.start(kernel_name, cwd, startup_timeout=STARTUP_TIMEOUT)
+    return await KernelHandle.start(kernel_name, cwd, startup_timeout=start_timeout)
 
 
 async def run_prepared(plan: RunPlan, kernels: KernelSource | None = None) -> Notebook:
@@ -186,7 +199,8 @@ async def _execute(plan: RunPlan, kernels: KernelSource | None = None) -> Notebo
                 unsaved = exc.strerror or str(exc) or type(exc).__name__
 
     try:
-        failure = await _run_on_kernel(plan, kernels or DirectKernels(start_kernel), keep)
+        direct = DirectKernels(functools.partial(start_kernel, start_timeout=plan.start_timeout))
+        failure = await _run_on_kernel(plan, kernels or direct, keep)
     finally:
         keep()  # the kernel never started: the notebook is still kept, all cells pending
     notebook = Notebook.from_node(plain(nb), plan.output_path or plan.source_path, copy=False)
@@ -214,10 +228,20 @@ async def _run_on_kernel(
     exit (Ctrl-C under xdist, whose workers are killed a few seconds later) must have kept
     what ran by then."""
     try:
-        handle = await kernels.acquire(plan.kernel_name, plan.cwd)
+        # A direct start is bounded by start_timeout already, and says what the kernel printed.
+        # A pool's kernel started earlier, on the pool's terms: the run waits for it no longer
+        # than its own start_timeout.
+        limit = None if isinstance(kernels, DirectKernels) else plan.start_timeout
+        handle = await asyncio.wait_for(kernels.acquire(plan.kernel_name, plan.cwd), limit)
     except KernelStartError as exc:
         raise ExecutionError.from_kernel_start(
             plan.shown_path, plan.kernel_name, exc.reason, exc.output
+        ) from None
+    except asyncio.TimeoutError:
+        raise ExecutionError.from_kernel_start(
+            plan.shown_path,
+            plan.kernel_name,
+            f"TimeoutError: the kernel did not answer within {plan.start_timeout:g} s",
         ) from None
     succeeded = False
     try:
@@ -244,6 +268,15 @@ class _Client(NotebookClient):
     """
 
     timed_out = False
+    output_log: _OutputLog | None = None
+
+    def process_message(
+        self, msg: dict[str, Any], cell: NotebookNode, cell_index: int
+    ) -> NotebookNode | None:
+        output: NotebookNode | None = super().process_message(msg, cell, cell_index)
+        if output is not None and self.output_log is not None:
+            self.output_log.output(output)  # as it arrives, as papermill's log_output does
+        return output
 
     async def _async_handle_timeout(
         self, timeout: int, cell: NotebookNode | None = None
@@ -260,6 +293,36 @@ class _Client(NotebookClient):
         self.timed_out = False
         self.iopub_timeout = _output_wait(limit)
         self.raise_on_iopub_timeout = True
+
+
+class _OutputLog:
+    """papermill's ``log_output``: each cell's output on stderr, framed by papermill's lines."""
+
+    def __init__(self) -> None:
+        self._at_line_start = True
+
+    def _write(self, text: str) -> None:
+        # The notebook's own text, on someone's terminal: colours stay, other controls go.
+        text = sanitize(text, keep_color=True)
+        if text:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+            self._at_line_start = text.endswith("\n")
+
+    def _line(self, text: str) -> None:
+        self._write(("" if self._at_line_start else "\n") + text + "\n")
+
+    def start(self, index: int) -> None:
+        self._line(f"Executing Cell {index + 1:-<40}")
+
+    def end(self, index: int) -> None:
+        self._line(f"Ending Cell {index + 1:-<43}")
+
+    def output(self, output: NotebookNode) -> None:
+        if output.get("output_type") == "stream":
+            self._write(str(output.get("text", "")))
+        elif "text/plain" in (output.get("data") or {}):
+            self._line(str(output["data"]["text/plain"]))
 
 
 def _output_wait(limit: float | None) -> int:
@@ -294,6 +357,7 @@ def _client(plan: RunPlan, handle: KernelHandle, replies: list[dict[str, Any]]) 
         },
     )
     client.kc = handle.client
+    client.output_log = _OutputLog() if plan.log_output else None
     return client
 
 
@@ -302,45 +366,63 @@ async def _run_cells(plan: RunPlan, handle: KernelHandle) -> Failure | None:
     client = _client(plan, handle, replies)
     if "language_info" in handle.info:
         plan.nb.metadata["language_info"] = handle.info["language_info"]
+    cells = len(plan.nb.cells)
+    if plan.progress is not None:
+        plan.progress(0, cells)
     for index, cell in enumerate(plan.nb.cells):
-        rule = cell_rule(cell, allow_errors=plan.allow_errors)
-        if cell.cell_type == "code" and rule.skip:
-            cell_skipped(cell)  # its stored outputs stay
-            continue
-        may_raise = rule.may_raise
-        # nbclient reads this for each cell: an error it allows neither raises nor stops the
-        # kernel's queue (stop_on_error). Whatever nbclient allows, the reply is judged below.
-        client.allow_errors = may_raise
-        replies.clear()
-        client.expect_cell(plan.timeout)
-        cell_start(cell)
-        try:
-            count = client.code_cells_executed + 1
-            await client.async_execute_cell(cell, index, execution_count=count)
-            failure = judge(cell, index, replies[-1] if replies else None, may_raise)
-            if failure is not None:
-                return failed(plan, cell, failure)
-        except NbclientCellError as exc:
-            if exited_cleanly(exc):
-                return None  # sys.exit(0) ends a notebook early, successfully (papermill's rule)
-            return failed(plan, cell, cell_error(cell, index, exc))
-        except NbclientTimeoutError:
-            if client.timed_out:
-                return failed(plan, cell, timeout(cell, index))
-            return failed(plan, cell, lost(index, _output_wait(plan.timeout)))
-        except (DeadKernelError, asyncio.CancelledError) as exc:
-            cell_failed(plan.nb, cell)
-            if isinstance(exc, asyncio.CancelledError) or cancelling():
-                # Ctrl-C under asyncio.run cancels us, and nbclient reports any cancellation
-                # as a dead kernel: mark the cell, and let the cancellation go on.
-                note_error(cell, "KeyboardInterrupt", INTERRUPTED)
-                raise asyncio.CancelledError from None
-            # nbclient numbers a cell only once it replies; the dead one still ran.
-            cell.execution_count = cell.execution_count or client.code_cells_executed
-            failure = death(handle, index)
-            # Said in the kept notebook too, which is read long after this error is gone.
-            note_error(cell, failure.ename, failure.evalue, failure.traceback)
-            return failure
-        finally:
-            cell_complete(cell)
+        with _told(plan, client.output_log, index, cells):
+            rule = cell_rule(cell, allow_errors=plan.allow_errors)
+            if cell.cell_type == "code" and rule.skip:
+                cell_skipped(cell)  # its stored outputs stay
+                continue
+            may_raise = rule.may_raise
+            # nbclient reads this for each cell: an error it allows neither raises nor stops
+            # the kernel's queue (stop_on_error). Whatever nbclient allows, the reply is judged.
+            client.allow_errors = may_raise
+            replies.clear()
+            client.expect_cell(plan.timeout)
+            cell_start(cell)
+            try:
+                count = client.code_cells_executed + 1
+                await client.async_execute_cell(cell, index, execution_count=count)
+                failure = judge(cell, index, replies[-1] if replies else None, may_raise)
+                if failure is not None:
+                    return failed(plan, cell, failure)
+            except NbclientCellError as exc:
+                if exited_cleanly(exc):
+                    return None  # sys.exit(0) ends a notebook early, successfully (papermill)
+                return failed(plan, cell, cell_error(cell, index, exc))
+            except NbclientTimeoutError:
+                if client.timed_out:
+                    return failed(plan, cell, timeout(cell, index))
+                return failed(plan, cell, lost(index, _output_wait(plan.timeout)))
+            except (DeadKernelError, asyncio.CancelledError) as exc:
+                cell_failed(plan.nb, cell)
+                if isinstance(exc, asyncio.CancelledError) or cancelling():
+                    # Ctrl-C under asyncio.run cancels us, and nbclient reports any
+                    # cancellation as a dead kernel: mark the cell, let the cancellation go on.
+                    note_error(cell, "KeyboardInterrupt", INTERRUPTED)
+                    raise asyncio.CancelledError from None
+                # nbclient numbers a cell only once it replies; the dead one still ran.
+                cell.execution_count = cell.execution_count or client.code_cells_executed
+                failure = death(handle, index)
+                # Said in the kept notebook too, which is read long after this error is gone.
+                note_error(cell, failure.ename, failure.evalue, failure.traceback)
+                return failure
+            finally:
+                cell_complete(cell)
     return None
+
+
+@contextlib.contextmanager
+def _told(plan: RunPlan, log: _OutputLog | None, index: int, cells: int) -> Iterator[None]:
+    """Around one cell: papermill's log lines, and the progress once it is done (failed too)."""
+    if log is not None:
+        log.start(index)
+    try:
+        yield
+    finally:
+        if log is not None:
+            log.end(index)
+        if plan.progress is not None:
+            plan.progress(index + 1, cells)

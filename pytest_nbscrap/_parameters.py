@@ -21,7 +21,9 @@ from typing import Any
 
 __all__ = [
     "PYTHON_KERNELS",
+    "DeclaredParameter",
     "ParameterProblem",
+    "declared_parameters",
     "defined_parameters",
     "find_problem",
     "normalized",
@@ -216,26 +218,29 @@ def _assigned_names(target: ast.expr) -> list[str]:
     return []
 
 
-def _parse(source: str) -> ast.Module | None:
+def _parse(source: str) -> tuple[ast.Module, str] | None:
+    """The module and the text it was parsed from (``source``, magics blanked)."""
     try:
-        return ast.parse(source)
+        return ast.parse(source), source
     except SyntaxError:
         pass
-    # IPython magics and shell escapes are not Python; the assignments around them are.
-    kept = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    # IPython magics and shell escapes are not Python; the assignments around them are. Their
+    # lines are blanked, not dropped, so that line numbers stay the cell's.
+    kept = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    text = "\n".join(kept)
     try:
-        return ast.parse("\n".join(kept))
+        return ast.parse(text), text
     except SyntaxError:
         return None
 
 
 def defined_parameters(source: str) -> tuple[str, ...] | None:
     """Names a Python parameters cell assigns at top level, in order; None if it won't parse."""
-    module = _parse(source)
-    if module is None:
+    parsed = _parse(source)
+    if parsed is None:
         return None
     names: list[str] = []
-    for statement in module.body:
+    for statement in parsed[0].body:
         if isinstance(statement, ast.Assign):
             targets = statement.targets
         elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
@@ -245,3 +250,69 @@ def defined_parameters(source: str) -> tuple[str, ...] | None:
         for target in targets:
             names += [name for name in _assigned_names(target) if name not in names]
     return tuple(names)
+
+
+@dataclass(frozen=True)
+class DeclaredParameter:
+    """One parameter as a Python parameters cell declares it: papermill's ``Parameter``, which
+    ``papermill --help-notebook`` lists. ``type_name`` is its annotation or ``# type:``
+    comment (None without either), ``default`` the source text of its value, ``help`` the
+    comment beside it."""
+
+    name: str
+    type_name: str | None
+    default: str
+    help: str
+
+
+def declared_parameters(source: str) -> tuple[DeclaredParameter, ...] | None:
+    """The ``name = value  # comment`` lines of a Python parameters cell (``name: type =
+    value`` too), in order; None if it won't parse."""
+    parsed = _parse(source)
+    if parsed is None:
+        return None
+    module, text = parsed
+    comments = _comments(text)
+    declared: list[DeclaredParameter] = []
+    for statement in module.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, annotation = statement.targets[0], None
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, annotation = statement.target, statement.annotation
+        else:
+            continue
+        if not isinstance(target, ast.Name) or statement.value is None:
+            continue
+        type_name = _annotation(annotation)
+        help_text = comments.get(statement.end_lineno or statement.lineno, "")
+        if help_text.startswith("type:"):  # papermill's rule: a type comment's first word
+            type_comment, _, help_text = help_text[len("type:") :].strip().partition(" ")
+            type_name = type_name or type_comment or None
+        default = ast.get_source_segment(text, statement.value) or ast.unparse(statement.value)
+        declared.append(
+            DeclaredParameter(target.id, type_name, " ".join(default.split()), help_text.strip())
+        )
+    return tuple(declared)
+
+
+def _annotation(node: ast.expr | None) -> str | None:
+    if node is None:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value  # a string annotation, x: "int" = 1
+    return ast.unparse(node)
+
+
+def _comments(text: str) -> dict[int, str]:
+    """Each line's comment, without its ``#``."""
+    import io
+    import tokenize
+
+    found: dict[int, str] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                found[token.start[0]] = token.string[1:].strip()
+    except (tokenize.TokenError, SyntaxError):  # it parsed, so this is not expected
+        pass
+    return found

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,13 @@ from ._reader import read_notebook
 from ._run_record import papermill_node
 from ._validate import PathLike
 
-__all__ = ["PathLike", "RunOptions", "RunPlan", "prepare"]
+__all__ = ["STARTUP_TIMEOUT", "CellProgress", "PathLike", "RunOptions", "RunPlan", "prepare"]
+
+STARTUP_TIMEOUT = 60.0
+"""Seconds a kernel may take to start and answer by default (papermill's ``start_timeout``)."""
+
+CellProgress = Callable[[int, int], None]
+"""Told ``(cells done, cells in all)`` as a run starts and after each cell (a progress bar)."""
 
 
 # nbformat's functions are unannotated; reached through Any, they are visibly untyped here.
@@ -49,9 +55,19 @@ class RunOptions:
     kernel_name: str | None = None
     timeout: float | None = None
     cwd: PathLike | None = None
+    start_timeout: float = STARTUP_TIMEOUT
+    progress: CellProgress | None = None
+    log_output: bool = False
     # Who chose ``kernel_name``, for the KernelNotFoundError (the pytest plugin passes its
     # marker or option).
     kernel_requested_by: str = "kernel_name"
+
+    @classmethod
+    def given(cls, keywords: Mapping[str, Any]) -> RunOptions:
+        """The options among ``keywords``, an entry point's ``locals()``: a new option is a
+        field here and a keyword of each entry point, never a third list of names."""
+        names = {field.name for field in fields(cls)}
+        return cls(**{name: value for name, value in keywords.items() if name in names})
 
 
 def prepare(
@@ -90,6 +106,11 @@ class RunPlan:
     timeout_set_by: str | None = None
     # nbclient's allow_errors, from ``metadata.execution``: no error stops the run.
     allow_errors: bool = False
+    # Seconds the kernel may take to start and answer, and who is told of the cells' progress
+    # and of their output (papermill's start_timeout, progress bar and log_output).
+    start_timeout: float = STARTUP_TIMEOUT
+    progress: CellProgress | None = None
+    log_output: bool = False
 
     @classmethod
     def build(
@@ -130,8 +151,25 @@ class RunPlan:
             if limit is not None and limit == settings.timeout and limit != timeout
             else None
         )
+        start = options.start_timeout
+        if isinstance(start, bool) or not isinstance(start, (int, float)) or not start > 0:
+            raise UsageError(
+                f"{shown}: start_timeout must be a positive number of seconds, not {start!r}"
+            )
         return cls(
-            shown, source, output, nb, origins, name, workdir, limit, set_by, settings.allow_errors
+            shown,
+            source,
+            output,
+            nb,
+            origins,
+            name,
+            workdir,
+            limit,
+            set_by,
+            settings.allow_errors,
+            start_timeout=float(start),
+            progress=options.progress,
+            log_output=options.log_output,
         )
 
 

@@ -7,13 +7,15 @@ execution and its outcome, success or error.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._errors import CellExecutionError, NbScrapError
 from ._param_sets import freeze, param_id, safe_name, short_hash
@@ -22,7 +24,7 @@ from ._sharing import SharedOutcomes
 
 if TYPE_CHECKING:
     from ._engine import Engine
-    from ._prepare import RunPlan
+    from ._prepare import CellProgress, RunPlan
 
 __all__ = ["RunSpec", "Runner"]
 
@@ -60,6 +62,16 @@ class RunSpec:
         return replace(self, params={**self.params, **params})
 
 
+class RunWatcher(Protocol):
+    """Told of runs as they go (the plugin's cell line under ``-v``)."""
+
+    def awaiting(self, spec: RunSpec) -> AbstractContextManager[None]:
+        """Around the wait for ``spec``'s outcome."""
+
+    def progress(self, spec: RunSpec) -> CellProgress:
+        """What ``spec``'s run tells after each cell."""
+
+
 class Runner:
     """Runs notebooks for one pytest process and remembers each outcome.
 
@@ -93,6 +105,7 @@ class Runner:
         # Runs prepared ahead (to start their kernel early), kept for when they are submitted.
         self._prepared: dict[tuple[Any, ...], _Prepared] = {}
         self._shared = shared
+        self.watcher: RunWatcher | None = None
 
     def run(self, spec: RunSpec, where: tuple[str, int] | None = None) -> Notebook:
         """The executed notebook for ``spec``, executing it on first request only.
@@ -104,13 +117,8 @@ class Runner:
         """
         outcome = self._outcomes.get(spec.key)
         if outcome is None:
-            pending = self._pending.pop(spec.key, None)
-            if pending is not None:
-                outcome = pending.outcome()
-            elif self._shared is not None:
-                outcome = self._shared.get_or_run(spec.key, lambda: self._submit(spec).outcome())
-            else:
-                outcome = self._submit(spec).outcome()
+            with self._awaiting(spec):
+                outcome = self._outcome(spec)
             self._outcomes[spec.key] = outcome
         for warning in outcome.warned:
             if where is None:
@@ -125,6 +133,17 @@ class Runner:
                 pytest.skip(reason)
             raise outcome.result.with_traceback(None)
         return outcome.result
+
+    def _outcome(self, spec: RunSpec) -> _Outcome:
+        pending = self._pending.pop(spec.key, None)
+        if pending is not None:
+            return pending.outcome()
+        if self._shared is not None:
+            return self._shared.get_or_run(spec.key, lambda: self._submit(spec).outcome())
+        return self._submit(spec).outcome()
+
+    def _awaiting(self, spec: RunSpec) -> AbstractContextManager[None]:
+        return contextlib.nullcontext() if self.watcher is None else self.watcher.awaiting(spec)
 
     def look_ahead(self, upcoming: Sequence[RunSpec]) -> None:
         """Runs that come next, in order: the first ``workers - 1`` start now, alongside the
@@ -186,6 +205,7 @@ class Runner:
                     timeout=spec.timeout,
                     cwd=spec.cwd,
                     kernel_requested_by=spec.kernel_by,
+                    progress=None if self.watcher is None else self.watcher.progress(spec),
                 )
             except NbScrapError as error:
                 return error, _messages(caught)
@@ -219,10 +239,15 @@ class Runner:
         name = stem if plain else f"{stem}-{short_hash(repr(spec.key))}"
         if spec.params:
             name += f"[{param_id(dict(sorted(spec.params.items())))}]"
+        return self.output_folder() / (safe_name(name) + ".ipynb")
+
+    def output_folder(self) -> Path:
+        """The folder this process keeps executed notebooks in (made on first use): the
+        output folder, or under pytest-xdist this worker's subfolder of it."""
         folder = self._output_dir()
         if self._worker:
             folder = folder / safe_name(self._worker)
-        return folder / (safe_name(name) + ".ipynb")
+        return folder
 
 
 # A part whose "__"-joined form no other part list can give: underscores only single, inside.

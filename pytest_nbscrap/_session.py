@@ -8,11 +8,13 @@ fixtures and items find it with :func:`session_of`, so no hook keeps state of it
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
 import threading
 from collections.abc import Generator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,25 @@ class NbScrapSession:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self._terminate = _TerminateAsInterrupt.install(self)
+        self._show_cells()
+
+    def _show_cells(self) -> None:
+        """Under ``-v`` on a terminal, the running cell of the awaited notebook (an xdist
+        worker's output is not the terminal; without markup, escapes would show)."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or self._is_worker or self.config.option.verbose <= 0:
+            return
+        if reporter.isatty and reporter.hasmarkup:
+            from ._cell_line import CellLine
+
+            self.runner.watcher = CellLine(partial(self._write_past_capture, reporter))
+
+    def _write_past_capture(self, reporter: Any, text: str) -> None:
+        # While a test runs, pytest captures the terminal's file descriptors; the test's thread
+        # is waiting for its run meanwhile, so nothing else writes while capture is off.
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write(text, flush=True)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Stops every kernel and keeps what still ran, while the session still may: an xdist

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ._fixtures import nb, nbscrap_params, run_notebook, scraps
+from ._fixtures import nb, nbscrap_params, run_notebook, run_notebooks, scraps
 from ._items import NotebookFile, NotebookItem
 from ._output import check_output_dir
 from ._param_sets import nb_param_sets, param_ids
@@ -24,7 +24,7 @@ from ._settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, OUTPUT_MARKER, Settings
 
 # What a test or conftest may use: the fixtures pytest registers from this module, and the
 # file that marks an output folder. pytest finds the hooks by their names, not through here.
-__all__ = ["OUTPUT_MARKER", "nb", "nbscrap_params", "run_notebook", "scraps"]
+__all__ = ["OUTPUT_MARKER", "nb", "nbscrap_params", "run_notebook", "run_notebooks", "scraps"]
 
 MARKERS = (
     "notebook(path, *, kernel=None, timeout=None, cwd=None): the notebook whose execution the "

@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,18 @@ def write_code_notebook(
     ``metadata`` names another kernelspec."""
     metadata.setdefault("kernelspec", KERNELSPEC)
     return write_notebook(path, *code_cells(*sources, params=params), **metadata)
+
+
+def write_silent_kernelspec(folder: Path, name: str = "silent") -> str:
+    """Installs, under ``folder`` (to be put on JUPYTER_PATH), a kernel whose process starts
+    but never answers; returns its name."""
+    spec = folder / "kernels" / name
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", "import time; time.sleep(120)", "{connection_file}"]
+    spec.joinpath("kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": name, "language": "python"})
+    )
+    return name
 
 
 def execute_with_papermill(source: Path, output: Path, *, cwd: Path) -> None:
@@ -119,3 +132,41 @@ def kill(processes: Iterable[psutil.Process]) -> None:
     for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
+
+
+def run_on_a_terminal(
+    command: Sequence[str], *, cwd: Path, stream: str = "stdout", env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """Runs ``command`` with ``stream`` ("stdout" or "stderr") on a pseudo-terminal 80 columns
+    wide (tqdm draws nothing on one 0 columns wide); its status and what the terminal got."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import termios
+
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    outputs = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, stream: child}
+    with subprocess.Popen(
+        list(command), cwd=cwd, env=env, stdin=subprocess.DEVNULL, **outputs
+    ) as process:
+        os.close(child)
+        seen = b""
+        while True:
+            ready, _, _ = select.select([main], [], [], 180)
+            if not ready:
+                process.kill()
+                break
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+        status = process.wait(timeout=60)
+    os.close(main)
+    return status, seen.decode("utf-8", "replace")

@@ -16,6 +16,7 @@ from types import ModuleType
 import pytest
 
 from pytest_nbscrap import Notebook
+from pytest_nbscrap._fixtures import Runs
 
 pytestmark = pytest.mark.notebook("../example_notebooks/ath_source.ipynb")
 
@@ -85,26 +86,22 @@ def test_the_same_symbol_gives_the_same_prices_in_every_run(run_notebook, scraps
 # -- the summary over the source runs ----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sources_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("ath_sources")
+@pytest.fixture
+def source_runs(run_notebooks) -> Runs:
+    """The source runs of SYMBOLS in one folder of their own: the same runs the tests above
+    use, so none runs twice."""
+    return run_notebooks(SOURCE, [{"symbol": symbol} for symbol in SYMBOLS], threshold=THRESHOLD)
 
 
 @pytest.fixture
-def sources(run_notebook, sources_dir) -> dict[str, Notebook]:
-    """The source runs of SYMBOLS (the ones the tests above use), copied into one folder: the
-    plugin keeps executed notebooks in its own output folder, beside other runs."""
-    runs = {}
-    for symbol in SYMBOLS:
-        runs[symbol] = run_notebook(SOURCE, symbol=symbol, threshold=THRESHOLD)
-        shutil.copyfile(runs[symbol].path, sources_dir / f"{symbol}.ipynb")
-    return runs
+def sources(source_runs) -> dict[str, Notebook]:
+    return {run.parameters["symbol"]: run for run in source_runs.book.notebooks}
 
 
 @pytest.fixture
-def summary(run_notebook, sources, sources_dir) -> Notebook:
-    # The same source_dir in every test, so the summary runs once for all of them.
-    return run_notebook(SUMMARY, source_dir=str(sources_dir), threshold=THRESHOLD)
+def summary(run_notebook, source_runs) -> Notebook:
+    # The same folder in every test, so the summary runs once for all of them.
+    return run_notebook(SUMMARY, source_dir=str(source_runs.folder), threshold=THRESHOLD)
 
 
 @pytest.mark.kernel
@@ -172,6 +169,11 @@ def test_the_main_job_runs_sources_then_summary_and_prints_the_table(tmp_path):
     ]
     assert (tmp_path / "ath_summary.ipynb").is_file()
     lines = result.stdout.splitlines()
+    # The sources are one command, as a person would type it, and so is the summary.
+    commands = [line for line in lines if line.startswith("$ nbscrap run ")]
+    assert len(commands) == 2
+    assert f"{tmp_path / 'sources'}/ --grid symbol=IBM,TSLA " in commands[0]
+    assert "ath_summary.ipynb" in commands[1]
     assert f"  summary: {tmp_path / 'ath_summary.ipynb'}" in lines
     assert "Within 5% of their all-time high: TSLA" in lines
     table = lines[lines.index("Within 5% of their all-time high: TSLA") + 2 :]
