@@ -140,27 +140,20 @@ def _parser() -> argparse.ArgumentParser:
         "what they printed. Exits 1 when the notebook holds an error.",
     )
     render.add_argument("notebook", metavar="NOTEBOOK", help="an .ipynb file")
-    render.add_argument(
-        "--context",
-        type=_non_negative,
-        default=2,
-        metavar="N",
-        help="cells shown before a failing cell (default: 2)",
-    )
-    render.add_argument(
-        "--max-output-lines",
-        type=_non_negative,
-        default=20,
-        metavar="N",
-        help="longer outputs keep their first and last lines (default: 20; 0: no limit)",
-    )
-    render.add_argument(
-        "--max-source-lines",
-        type=_non_negative,
-        default=30,
-        metavar="N",
-        help="longer cells show N lines, around the failing line if any (default: 30; 0: all)",
-    )
+    for flag, default, help in (
+        ("--context", 2, "cells shown before a failing cell (default: 2)"),
+        (
+            "--max-output-lines",
+            20,
+            "longer outputs keep their first and last lines (default: 20; 0: no limit)",
+        ),
+        (
+            "--max-source-lines",
+            30,
+            "longer cells show N lines, around the failing line if any (default: 30; 0: all)",
+        ),
+    ):
+        render.add_argument(flag, type=_non_negative, default=default, metavar="N", help=help)
     render.add_argument(
         "--color",
         choices=("auto", "always", "never"),
@@ -184,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
     scraps.add_argument("--json", action="store_true", help="print a JSON list instead")
     scraps.set_defaults(run=_scraps)
 
-    _run_command.add_parser(commands)
+    _run_command.add_parser(commands).set_defaults(run=_run_command.execute)
     return parser
 
 

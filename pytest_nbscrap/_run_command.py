@@ -18,7 +18,7 @@ from typing import Any
 from ._errors import UsageError
 from ._text import one_line
 
-__all__ = ["add_parser", "load_yaml", "papermill_value", "parameters", "whole_number"]
+__all__ = ["add_parser", "execute", "load_yaml", "papermill_value", "parameters", "whole_number"]
 
 
 def papermill_value(text: str) -> Any:
@@ -44,9 +44,10 @@ def papermill_value(text: str) -> Any:
         return text
 
 
-def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
-    """Registers ``run`` on the ``nbscrap`` sub-command table (``add_subparsers``' result)."""
-    run = commands.add_parser(
+def add_parser(commands: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
+    """Registers ``run`` on the ``nbscrap`` sub-command table (``add_subparsers``' result);
+    :func:`execute` carries it out."""
+    run: argparse.ArgumentParser = commands.add_parser(
         "run",
         help="run a notebook with parameters, as papermill does (or many: --grid, --each)",
         description="Run INPUT with parameters injected after its cell tagged 'parameters' and "
@@ -67,41 +68,22 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
         help="list INPUT's parameters (name, type, default, comment) and exit",
     )
     values = run.add_argument_group("parameters (applied in papermill's order: -f, -y, -p, -r)")
-    values.add_argument(
-        "-p",
-        "--parameters",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="a parameter; VALUE is read as papermill reads it (True/False/None, int, float, "
-        "else a string)",
-    )
-    values.add_argument(
-        "-r",
-        "--parameters-raw",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="a parameter whose VALUE stays a string",
-    )
-    values.add_argument(
-        "-y",
-        "--parameters-yaml",
-        action="append",
-        default=[],
-        metavar="YAML",
-        help="parameters as a YAML mapping",
-    )
-    values.add_argument(
-        "-f",
-        "--parameters-file",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="parameters from a YAML file holding a mapping",
-    )
+    # papermill's four ways to give parameters: each may be repeated, and all are kept in order.
+    for flags, metavar, help in (
+        (
+            ("-p", "--parameters"),
+            ("NAME", "VALUE"),
+            "a parameter; VALUE is read as papermill reads it (True/False/None, int, float, "
+            "else a string)",
+        ),
+        (("-r", "--parameters-raw"), ("NAME", "VALUE"), "a parameter whose VALUE stays a string"),
+        (("-y", "--parameters-yaml"), "YAML", "parameters as a YAML mapping"),
+        (("-f", "--parameters-file"), "FILE", "parameters from a YAML file holding a mapping"),
+    ):
+        nargs = 2 if isinstance(metavar, tuple) else None
+        values.add_argument(
+            *flags, nargs=nargs, action="append", default=[], metavar=metavar, help=help
+        )
     execution = run.add_argument_group("execution")
     execution.add_argument(
         "-k", "--kernel", metavar="NAME", help="the kernel to run (default: the notebook's)"
@@ -165,7 +147,7 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
         metavar="TEMPLATE",
         help="each output's file name, e.g. '{symbol}.ipynb' (default: the parameters' id)",
     )
-    run.set_defaults(run=_run)
+    return run
 
 
 def _seconds(value: str) -> float:
@@ -279,7 +261,7 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
 # -- the command ------------------------------------------------------------------------------
 
 
-def _run(args: argparse.Namespace) -> int:
+def execute(args: argparse.Namespace) -> int:
     values = parameters(args)
     if args.help_notebook:
         from ._run_single import help_notebook
