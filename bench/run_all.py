@@ -66,6 +66,7 @@ CASES: dict[str, tuple[str, Callable[[int], tuple[list[Row], Notes]], int]] = {
     "e": ("read_notebooks over 200 notebooks vs scrapbook", _module("bench_read"), 5),
     "f": ("1M-row DataFrame scrap vs scrapbook", _module("bench_frame"), 5),
     "g": ("execute_notebook vs papermill, one-cell notebook", _module("bench_execute"), 5),
+    "h": ("12 source runs: nbscrap run --grid vs a papermill loop", _module("bench_fanout"), 4),
 }
 
 
