@@ -310,6 +310,16 @@ def test_no_progress_bar_on_a_terminal_with_no_progress_bar(tmp_path, source):
     assert (status, seen) == (0, "")
 
 
+@pytest.mark.kernel
+def test_progress_bar_brings_the_bar_back_beside_log_output(tmp_path, source):
+    # As in papermill, --log-output alone drops the bar; --progress-bar asks for it anyway.
+    alone = on_a_terminal(source, "out.ipynb", "--log-output", cwd=tmp_path)
+    both = on_a_terminal(source, "out.ipynb", "--log-output", "--progress-bar", cwd=tmp_path)
+    assert alone[0] == both[0] == 0, (alone, both)
+    assert "Executing: 100%" not in alone[1]
+    assert "Executing: 100%" in both[1]
+
+
 # -- bad input: one line, exit status 2 --------------------------------------------------------
 
 
