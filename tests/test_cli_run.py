@@ -259,12 +259,13 @@ def test_ctrl_c_says_what_was_kept_in_one_line_and_exits_130(tmp_path):
     ) as process:
         assert process.stderr is not None
         for line in process.stderr:  # --log-output says when the cell is running
-            if line == "sleeping\n":
+            # A line of its own on an idle machine; not to rely on that, a part will do.
+            if "sleeping" in line:
                 process.send_signal(signal.SIGINT)
                 break
         rest = process.stderr.read()
         status = process.wait(timeout=60)
-    assert status == 130
+    assert status == 130, rest
     assert rest.splitlines()[-1] == (
         f"nbscrap run: {path}: interrupted; what ran is kept in {tmp_path / 'out.ipynb'}"
     )
