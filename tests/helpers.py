@@ -170,3 +170,11 @@ def run_on_a_terminal(
         status = process.wait(timeout=60)
     os.close(main)
     return status, seen.decode("utf-8", "replace")
+
+
+def default_sigint() -> None:
+    """For ``preexec_fn``: a child that is sent SIGINT must not inherit SIGINT ignored (a shell
+    without job control ignores it in background jobs, and Python then leaves it ignored)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

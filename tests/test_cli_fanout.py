@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import write_code_notebook
+from helpers import default_sigint, write_code_notebook
 
 from pytest_nbscrap import read_notebooks
 from pytest_nbscrap._fanout import FanOutRequest, run_fanout
@@ -225,6 +225,7 @@ def test_ctrl_c_stops_the_runs_keeps_their_notebooks_and_exits_130(tmp_path, lef
     process = subprocess.Popen(
         [*command, "--grid", "n=1,2,3", "--jobs", "2"],
         cwd=tmp_path,
+        preexec_fn=default_sigint,  # noqa: PLW1509
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

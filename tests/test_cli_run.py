@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import run_on_a_terminal, write_code_notebook, write_silent_kernelspec
+from helpers import default_sigint, run_on_a_terminal, write_code_notebook, write_silent_kernelspec
 
 from pytest_nbscrap import read_notebooks
 
@@ -254,6 +254,7 @@ def test_ctrl_c_says_what_was_kept_in_one_line_and_exits_130(tmp_path):
     with subprocess.Popen(
         [*NBSCRAP, path, "out.ipynb", "--log-output"],
         cwd=tmp_path,
+        preexec_fn=default_sigint,  # noqa: PLW1509
         stderr=subprocess.PIPE,
         text=True,
     ) as process:

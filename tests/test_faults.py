@@ -28,7 +28,16 @@ from pathlib import Path
 
 import psutil
 import pytest
-from helpers import KERNELSPEC, TAG, code_cell, new_tag, tagged, write_code_notebook, write_notebook
+from helpers import (
+    KERNELSPEC,
+    TAG,
+    code_cell,
+    default_sigint,
+    new_tag,
+    tagged,
+    write_code_notebook,
+    write_notebook,
+)
 
 from pytest_nbscrap import read_notebook
 from pytest_nbscrap.export import render_notebook
@@ -77,7 +86,7 @@ def start_pytest(cwd: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+        preexec_fn=default_sigint,  # noqa: PLW1509
     )
     return process, tag
 
