@@ -7,8 +7,6 @@ read on the calling thread. pandas and pyarrow are imported only when a frame is
 
 from __future__ import annotations
 
-import functools
-import inspect
 from typing import Any
 
 __all__ = ["from_parquet", "to_parquet"]
@@ -35,28 +33,20 @@ def from_parquet(raw: bytes) -> Any:
     """
     import io
 
-    import pandas as pd
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     metadata = pq.read_schema(io.BytesIO(raw)).pandas_metadata or {}
     _check_dtypes(metadata)  # before pandas and pyarrow act on them
-    frame = pd.read_parquet(io.BytesIO(raw), engine="pyarrow", **_single_threaded(pd))
+    # Read on the calling thread, through the single-file reader: pyarrow's threads may still be
+    # winding down when the interpreter exits, which aborts the process ("terminate called
+    # without an active exception", apache/arrow#34314). ``pd.read_parquet`` goes through
+    # ``pq.read_table``, which starts an I/O thread even with use_threads=False and
+    # pre_buffer=False; ``ParquetFile.read`` starts none. The frame is the same (to_pandas is
+    # what read_parquet calls), and a scrap is small: one thread costs nothing.
+    table = pq.ParquetFile(pa.BufferReader(raw)).read(use_threads=False)
+    frame = table.to_pandas(use_threads=False)
     return _restore_dtypes(frame, metadata)
-
-
-@functools.cache
-def _single_threaded(pd: Any) -> dict[str, Any]:
-    """``read_parquet`` options that read on the calling thread.
-
-    pyarrow's reader threads may still be winding down when the interpreter exits, which aborts
-    the process ("terminate called without an active exception", apache/arrow#34314): seen here
-    in about one run in ten of a script that read one small frame and ended. A scrap is small;
-    reading it on the calling thread costs nothing and leaves no thread behind.
-    """
-    options: dict[str, Any] = {"use_threads": False, "pre_buffer": False}
-    if "to_pandas_kwargs" in inspect.signature(pd.read_parquet).parameters:  # pandas 3
-        options["to_pandas_kwargs"] = {"use_threads": False}
-    return options
 
 
 # What a data type in the pandas metadata may cost per value. The file's author chooses those

@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -306,3 +308,22 @@ def test_deregister_takes_a_scrapbook_style_encoder_or_its_name():
     local.register(OurStylePoints())
     assert local.deregister("points").name == "points"
     assert "points" not in local
+
+
+def test_decoding_a_frame_starts_no_thread():
+    # A pyarrow thread still winding down at exit aborts the process (apache/arrow#34314):
+    # pd.read_parquet's reader started one even single-threaded; the scrap's reader starts none.
+    script = (
+        "import os, pandas as pd, pyarrow\n"
+        "from pytest_nbscrap.encoders import registry\n"
+        "encoder = registry.lookup('pandas')\n"
+        "data = encoder.encode(pd.DataFrame({'a': [1, 2], 's': ['x', None]}))\n"
+        "before = len(os.listdir('/proc/self/task'))\n"
+        "frame = encoder.decode(data)\n"
+        "print(before, len(os.listdir('/proc/self/task')), list(frame['a']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    before, after, values = result.stdout.split(maxsplit=2)
+    assert (after, values.strip()) == (before, "[1, 2]")
