@@ -21,7 +21,7 @@ from typing import Any, NoReturn, TypeVar
 
 from . import _run_command
 from ._errors import NbScrapError, NotebookReadError
-from ._text import one_line, sanitize
+from ._text import one_line, print_table, sanitize, use_color
 
 T = TypeVar("T")
 
@@ -184,15 +184,6 @@ def _parser() -> argparse.ArgumentParser:
 _non_negative = _run_command.whole_number(0)
 
 
-def use_color(choice: str, stream: Any = None) -> bool:
-    """``always``/``never`` as said; ``auto``: ``stream`` (stdout) is a terminal, no NO_COLOR."""
-    if choice != "auto":
-        return choice == "always"
-    stream = sys.stdout if stream is None else stream
-    is_tty = getattr(stream, "isatty", None)
-    return bool(is_tty and is_tty()) and not os.environ.get("NO_COLOR")
-
-
 # -- render ----------------------------------------------------------------------------------
 
 
@@ -239,7 +230,7 @@ def _scraps(args: argparse.Namespace) -> int:
         )
         for row in rows
     ]
-    _print_table(_COLUMNS, table)
+    print_table(_COLUMNS, table)
     return status
 
 
@@ -306,13 +297,6 @@ def _short(value: Any) -> str:
     else:
         text = _REPR.repr(value)
     return one_line(sanitize(text), _DATA_WIDTH)
-
-
-def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
-    for row in (header, *rows):
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        sys.stdout.write("  ".join(cells).rstrip() + "\n")
 
 
 # -- helpers ---------------------------------------------------------------------------------

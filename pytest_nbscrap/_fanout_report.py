@@ -73,7 +73,7 @@ def not_run(params: str, output: Path, exc: BaseException) -> tuple[Outcome, str
 
 def _color() -> bool:
     """Colour in the failure view as ``nbscrap render --color auto`` decides, for stderr."""
-    from .__main__ import use_color
+    from ._text import use_color
 
     return use_color("auto", sys.stderr)
 
@@ -93,6 +93,6 @@ def rows(outcomes: Sequence[Outcome]) -> list[tuple[str, str, str, str]]:
 
 def print_table(outcomes: Sequence[Outcome]) -> None:
     """The table on stdout, aligned as ``nbscrap scraps`` aligns its own."""
-    from .__main__ import _print_table
+    from ._text import print_table
 
-    _print_table(COLUMNS, rows(outcomes))
+    print_table(COLUMNS, rows(outcomes))

@@ -92,7 +92,7 @@ def _write(nb: Any, path: Path | None) -> None:
 
 
 def _print_failure(error: CellExecutionError) -> None:
-    from .__main__ import use_color
+    from ._text import use_color
     from .export import render_failure
 
     # stderr, as papermill reports it: stdout may be the notebook itself ('-').

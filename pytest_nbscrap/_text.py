@@ -8,9 +8,15 @@ the template filters among these.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
+    "print_table",
+    "use_color",
     "CONTROL",
     "RESET",
     "SGR",
@@ -146,3 +152,20 @@ def _clip(line: str, max_chars: int, note: str) -> str:
     tail = max_chars - head
     cut = len(line) - head - tail
     return f"{line[:head]}{note.format(count=cut)}{line[len(line) - tail :] if tail else ''}"
+
+
+def use_color(choice: str, stream: Any = None) -> bool:
+    """``always``/``never`` as said; ``auto``: ``stream`` (stdout) is a terminal, no NO_COLOR."""
+    if choice != "auto":
+        return choice == "always"
+    stream = sys.stdout if stream is None else stream
+    is_tty = getattr(stream, "isatty", None)
+    return bool(is_tty and is_tty()) and not os.environ.get("NO_COLOR")
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Columns padded to their widest cell, on stdout (the command line's listings)."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
+    for row in (header, *rows):
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        sys.stdout.write("  ".join(cells).rstrip() + "\n")
