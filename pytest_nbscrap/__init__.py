@@ -68,6 +68,15 @@ if TYPE_CHECKING:
         ScrapNotFoundError as ScrapNotFoundError,
     )
     from ._errors import (
+        StorageAccessError as StorageAccessError,
+    )
+    from ._errors import (
+        StorageError as StorageError,
+    )
+    from ._errors import (
+        StorageNotFoundError as StorageNotFoundError,
+    )
+    from ._errors import (
         UnknownEncoderError as UnknownEncoderError,
     )
     from ._errors import (
@@ -144,6 +153,9 @@ _LOCATIONS: dict[str, str] = {
     "UsageError": "_errors",
     "NotebookReadError": "_errors",
     "NotebookNotFoundError": "_errors",
+    "StorageError": "_errors",
+    "StorageAccessError": "_errors",
+    "StorageNotFoundError": "_errors",
     "ScrapError": "_errors",
     "ScrapNotFoundError": "_errors",
     "EncoderError": "_errors",

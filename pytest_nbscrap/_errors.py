@@ -31,6 +31,9 @@ __all__ = [
     "ScrapDecodeError",
     "ScrapError",
     "ScrapNotFoundError",
+    "StorageAccessError",
+    "StorageError",
+    "StorageNotFoundError",
     "UnknownParameterWarning",
     "NoKernelWarning",
     "UnknownEncoderError",
@@ -97,6 +100,45 @@ class NotebookNotFoundError(NotebookReadError, FileNotFoundError):
             errno=errno.ENOENT,
             strerror=os.strerror(errno.ENOENT),
             filename=path,
+        )
+
+
+class StorageError(NotebookReadError, OSError):
+    """A notebook URL's store could not be used: it could not be reached, it wants
+    credentials, or its fsspec client is not installed. Also an :class:`OSError`, as fsspec's
+    own errors are. A missing object is a :class:`NotebookNotFoundError` instead."""
+
+    url: str
+
+    @classmethod
+    def from_reason(cls, url: str, reason: str, *, writing: bool = False) -> StorageError:
+        verb = "write" if writing else "read"
+        return cls(f"Cannot {verb} notebook {url}: {reason}", path=url, url=url, reason=reason)
+
+
+class StorageAccessError(StorageError, PermissionError):
+    """The store refused access to a notebook URL; also a :class:`PermissionError`."""
+
+
+class StorageNotFoundError(StorageError, NotebookNotFoundError):
+    """No object, folder or bucket at a notebook URL; also a :class:`FileNotFoundError`."""
+
+    @classmethod
+    def from_url(
+        cls, url: str, reason: str = "no such object or bucket", *, writing: bool = False
+    ) -> StorageNotFoundError:
+        import errno
+        import os
+
+        verb = "write" if writing else "read"
+        return cls(
+            f"Cannot {verb} notebook {url}: {reason}",
+            path=url,
+            url=url,
+            reason=reason,
+            errno=errno.ENOENT,
+            strerror=os.strerror(errno.ENOENT),
+            filename=url,
         )
 
 

@@ -95,6 +95,7 @@ def execute_notebook(
     start_timeout: float = STARTUP_TIMEOUT,
     progress: CellProgress | None = None,
     log_output: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Notebook:
     """Runs the notebook at ``path`` with ``parameters`` and returns the executed notebook.
 
@@ -107,6 +108,11 @@ def execute_notebook(
     ``progress`` is called with ``(cells done, cells in all)`` as the run starts and after each
     cell. ``log_output``: each cell's output is written to stderr as it arrives, between
     papermill's ``Executing Cell N`` and ``Ending Cell N`` lines (papermill's ``log_output``).
+
+    ``path`` and ``output_path`` may be URLs (``s3://bucket/run.ipynb``, ``gs://``, ``az://``,
+    ``https://`` to read), through fsspec; ``storage_options`` go to the store's client. An
+    output URL is uploaded whole once the run ends (also when a cell fails), never per cell;
+    a notebook read from a URL runs in the current directory unless ``cwd`` is given.
 
     Raises :class:`~pytest_nbscrap._errors.CellExecutionError` (or its subclasses
     ``CellTimeoutError`` and ``KernelDiedError``) when a cell fails,
@@ -134,6 +140,7 @@ async def async_execute_notebook(
     start_timeout: float = STARTUP_TIMEOUT,
     progress: CellProgress | None = None,
     log_output: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Notebook:
     """:func:`execute_notebook` for a running event loop; several may run at once."""
     options = RunOptions.given(locals())
@@ -178,8 +185,13 @@ async def _execute(plan: RunPlan, kernels: KernelSource | None = None) -> Notebo
     nb = plan.nb
     notebook_start(nb)
     failure: Failure | None = None
-    writer = None if plan.output_path is None else Writer(plan.output_path)
-    saver = None if writer is None else asyncio.ensure_future(write_checkpoints(nb, writer))
+    writer = None if plan.output_path is None else Writer(plan.output_path, plan.storage_options)
+    # An upload per checkpoint would cost a request each: a URL gets the final notebook only.
+    saver = (
+        None
+        if writer is None or writer.remote
+        else asyncio.ensure_future(write_checkpoints(nb, writer))
+    )
     kept = False
     unsaved: str | None = None  # why the executed notebook could not be written
 
@@ -196,7 +208,9 @@ async def _execute(plan: RunPlan, kernels: KernelSource | None = None) -> Notebo
             try:
                 writer.final(nb)
             except OSError as exc:  # a full disk must not hide how the run went
-                unsaved = exc.strerror or str(exc) or type(exc).__name__
+                # A StorageError's reason is the store's answer, without the URL said twice.
+                said = getattr(exc, "reason", None) or exc.strerror
+                unsaved = said or str(exc) or type(exc).__name__
 
     try:
         direct = DirectKernels(functools.partial(start_kernel, start_timeout=plan.start_timeout))

@@ -14,7 +14,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -58,27 +58,42 @@ class Writer:
     partial run at the output path would be read as the run's result, scraps missing.
     """
 
-    def __init__(self, target: Path) -> None:
+    def __init__(
+        self, target: Path | str, storage_options: Mapping[str, Any] | None = None
+    ) -> None:
+        # A str is a URL (``_storage``): it is uploaded whole by ``final``, and takes no
+        # checkpoints (each would be an upload).
         self.target = target
+        self.remote = isinstance(target, str)
+        self._storage_options = storage_options
         self._lock = threading.Lock()
         self._closed = False
         self._published = False  # a checkpoint of ours is at ``target``
 
     def checkpoint(self, snapshot: NotebookNode) -> None:
         """In a worker thread: writes ``snapshot`` (which it owns) unless the final is written."""
+        assert isinstance(self.target, Path), "a URL takes no checkpoints"
         _validate(snapshot)
         _write_atomically(file_chunks(snapshot), self.target, self._publish_checkpoint)
 
     def final(self, nb: NotebookNode) -> None:
         _validate(nb)
+        if isinstance(self.target, str):
+            from ._storage import write_bytes
+
+            # One upload of the whole text: an object store shows it whole or not at all.
+            text = "".join(file_chunks(copy.deepcopy(nb)))
+            write_bytes(self.target, text.encode("utf-8"), self._storage_options)
+            return
+        target = self.target
         # A structural copy (the strings are shared): the file's layout changes it.
         try:
-            _write_atomically(file_chunks(copy.deepcopy(nb)), self.target, self._publish_final)
+            _write_atomically(file_chunks(copy.deepcopy(nb)), target, self._publish_final)
         except BaseException:
             with self._lock:
                 self._closed = True
                 if self._published:
-                    self.target.unlink(missing_ok=True)
+                    target.unlink(missing_ok=True)
             raise
 
     def _publish_checkpoint(self, temporary: Path) -> None:
@@ -86,13 +101,13 @@ class Writer:
             if self._closed:
                 temporary.unlink()
             else:
-                temporary.replace(self.target)
+                temporary.replace(Path(self.target))
                 self._published = True
 
     def _publish_final(self, temporary: Path) -> None:
         with self._lock:
             self._closed = True
-            temporary.replace(self.target)
+            temporary.replace(Path(self.target))
 
 
 async def write_checkpoints(nb: NotebookNode, writer: Writer) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from ._settings import OUTPUT_MARKER
 
-__all__ = ["check_output_dir", "lock_output_dir", "own_file", "own_folder"]
+__all__ = ["check_output_dir", "check_output_url", "lock_output_dir", "own_file", "own_folder"]
 
 
 def check_output_dir(folder: Path) -> None:
@@ -33,6 +33,18 @@ def check_output_dir(folder: Path) -> None:
         raise pytest.UsageError(
             f"--nbscrap-output-dir {folder} is not writable: {exc.strerror}"
         ) from None
+
+
+def check_output_url(url: str) -> None:
+    """A usage error, before any notebook runs, when the store at ``url`` cannot be written
+    (no bucket, no credentials, no client): the folder's marker is uploaded to find out."""
+    from ._errors import StorageError
+    from ._storage import url_join, write_bytes
+
+    try:
+        write_bytes(url_join(url, OUTPUT_MARKER), b"")
+    except StorageError as exc:
+        raise pytest.UsageError(f"--nbscrap-output-dir {url}: {exc}") from None
 
 
 def own_file(path: Path) -> int:

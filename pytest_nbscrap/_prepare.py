@@ -31,6 +31,7 @@ from ._errors import KernelNotFoundError, ParameterError, UnknownParameterWarnin
 from ._kernels import canonical_kernel_name, installed_kernels, kernel_spec
 from ._reader import read_notebook
 from ._run_record import papermill_node
+from ._storage import is_url
 from ._validate import PathLike
 
 __all__ = ["STARTUP_TIMEOUT", "CellProgress", "PathLike", "RunOptions", "RunPlan", "prepare"]
@@ -58,6 +59,7 @@ class RunOptions:
     start_timeout: float = STARTUP_TIMEOUT
     progress: CellProgress | None = None
     log_output: bool = False
+    storage_options: Mapping[str, Any] | None = None
     # Who chose ``kernel_name``, for the KernelNotFoundError (the pytest plugin passes its
     # marker or option).
     kernel_requested_by: str = "kernel_name"
@@ -93,8 +95,9 @@ class RunPlan:
     """
 
     shown_path: str
-    source_path: Path
-    output_path: Path | None
+    # A URL (``s3://...``) stays a str: it has no local folder, and is written whole.
+    source_path: Path | str
+    output_path: Path | str | None
     nb: NotebookNode
     # For each cell of ``nb``: its index in the source notebook (None for the injected cell).
     origins: tuple[int | None, ...]
@@ -111,6 +114,8 @@ class RunPlan:
     start_timeout: float = STARTUP_TIMEOUT
     progress: CellProgress | None = None
     log_output: bool = False
+    # The fsspec client's options for a URL input or output (credentials, an endpoint).
+    storage_options: Mapping[str, Any] | None = None
 
     @classmethod
     def build(
@@ -122,8 +127,8 @@ class RunPlan:
         stacklevel: int,
     ) -> RunPlan:
         shown = os.fspath(path)
-        source = Path(path).absolute()
-        notebook = read_notebook(path)
+        source = shown if is_url(shown) else Path(path).absolute()
+        notebook = read_notebook(path, storage_options=options.storage_options)
         # Checked first: everything below reads this metadata as the shapes checked here.
         settings = ExecutionSettings.from_metadata(
             shown, notebook.metadata, notebook.node.get("cells", ())
@@ -170,18 +175,28 @@ class RunPlan:
             start_timeout=float(start),
             progress=options.progress,
             log_output=options.log_output,
+            storage_options=options.storage_options,
         )
 
 
-def _output_target(shown: str, source: Path, output_path: PathLike | None) -> Path | None:
+def _output_target(
+    shown: str, source: Path | str, output_path: PathLike | None
+) -> Path | str | None:
     if output_path is None:
         return None
+    if is_url(output_path):
+        if output_path == source:
+            raise UsageError(
+                f"{shown}: output_path is the source notebook itself; executed notebooks are "
+                "written elsewhere, the source is never overwritten"
+            )
+        return output_path
     output = Path(output_path).absolute()
     if output.is_dir():
         raise UsageError(
             f"{shown}: output_path {output} is a folder; give the executed notebook's file name"
         )
-    if output.exists() and source.exists() and output.samefile(source):
+    if isinstance(source, Path) and output.exists() and source.exists() and output.samefile(source):
         raise UsageError(
             f"{shown}: output_path is the source notebook itself; executed notebooks are "
             "written elsewhere, the source is never overwritten"
@@ -189,8 +204,13 @@ def _output_target(shown: str, source: Path, output_path: PathLike | None) -> Pa
     return output
 
 
-def _working_directory(shown: str, source: Path, cwd: PathLike | None) -> str:
-    folder = Path(cwd).absolute() if cwd is not None else source.parent
+def _working_directory(shown: str, source: Path | str, cwd: PathLike | None) -> str:
+    """``cwd``, else the notebook's folder; a notebook at a URL has none, so its kernel runs
+    in the current directory."""
+    if cwd is not None:
+        folder = Path(cwd).absolute()
+    else:
+        folder = source.parent if isinstance(source, Path) else Path.cwd()
     if not folder.is_dir():
         raise UsageError(f"{shown}: the working directory {folder} is not a folder")
     return str(folder)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import NotebookReadError, ScrapNotFoundError
 from ._scraps import Scraps, scraps_from_cells
+from ._storage import is_url, url_name, url_parent
 from ._validate import TOO_DEEP, PathLike, checked, is_int, read_checked
 
 if TYPE_CHECKING:
@@ -50,9 +51,15 @@ class Notebook:
     ``Notebook(node, path)`` wraps a notebook dict already in memory, as it is.
     """
 
-    def __init__(self, node: Mapping[str, Any] | PathLike, path: PathLike | None = None) -> None:
+    def __init__(
+        self,
+        node: Mapping[str, Any] | PathLike,
+        path: PathLike | None = None,
+        *,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> None:
         if isinstance(node, (str, os.PathLike)):
-            path, node = node, read_checked(node)
+            path, node = node, read_checked(node, storage_options)
         self._raw = node
         self.path = os.fspath(path) if path is not None else ""
 
@@ -73,9 +80,12 @@ class Notebook:
         return cls(checked(owned, where), path)
 
     @classmethod
-    def from_path(cls, path: PathLike) -> Notebook:
-        """Reads a ``.ipynb`` file; every problem is one :class:`NotebookReadError`."""
-        return cls(path)
+    def from_path(
+        cls, path: PathLike, *, storage_options: Mapping[str, Any] | None = None
+    ) -> Notebook:
+        """Reads a ``.ipynb`` file or URL; every problem is one :class:`NotebookReadError`.
+        ``storage_options`` go to the URL's fsspec client (credentials, an endpoint)."""
+        return cls(path, storage_options=storage_options)
 
     # -- nbformat's fields -------------------------------------------------------------------
 
@@ -108,10 +118,13 @@ class Notebook:
 
     @property
     def filename(self) -> str:
-        return Path(self.path).name
+        return url_name(self.path) if is_url(self.path) else Path(self.path).name
 
     @property
     def directory(self) -> str:
+        """The folder the notebook is in; for a URL, the URL of its folder (prefix)."""
+        if is_url(self.path):
+            return url_parent(self.path)
         return str(Path(self.path).parent) if self.path else ""
 
     @property
@@ -208,11 +221,14 @@ class Notebook:
         return f"Notebook(path={self.path!r}, scraps={list(self.scraps)!r})"
 
 
-def read_notebook(notebook: PathLike | Mapping[str, Any]) -> Notebook:
-    """Reads one notebook: a path to a ``.ipynb`` file, or an in-memory notebook dict."""
+def read_notebook(
+    notebook: PathLike | Mapping[str, Any], *, storage_options: Mapping[str, Any] | None = None
+) -> Notebook:
+    """Reads one notebook: a path or URL of a ``.ipynb`` file (``s3://bucket/run.ipynb``), or
+    an in-memory notebook dict. ``storage_options`` go to the URL's fsspec client."""
     if isinstance(notebook, Mapping):
         return Notebook.from_node(notebook)
-    return Notebook.from_path(notebook)
+    return Notebook.from_path(notebook, storage_options=storage_options)
 
 
 def _duration(cell: Mapping[str, Any]) -> float | None:

@@ -73,7 +73,7 @@ def run_one(args: argparse.Namespace, values: dict[str, Any], progress: bool) ->
     return EXIT_OK
 
 
-def _write(nb: Any, path: Path | None) -> None:
+def _write(nb: Any, path: Path | str | None) -> None:
     """The notebook as ``nbformat.writes`` makes it: to ``path`` atomically, else to stdout."""
     import copy
 
@@ -83,7 +83,8 @@ def _write(nb: Any, path: Path | None) -> None:
         try:
             Writer(path).final(nb)
         except OSError as exc:
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+            said = getattr(exc, "reason", None) or exc.strerror or exc  # a StorageError's reason
+            raise UsageError(f"cannot write {path}: {said}") from exc
         return
     for chunk in file_chunks(copy.deepcopy(nb)):
         sys.stdout.write(chunk)

@@ -7,15 +7,16 @@ command line's ``nbscrap scraps`` both list a folder through it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._errors import NotebookNotFoundError
 from ._reader import Notebook
 from ._scraps import Scrap, Scraps
+from ._storage import is_url
 from ._text import one_line
-from ._validate import PathLike
+from ._validate import PathLike, checked_bytes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -152,16 +153,41 @@ def read_notebooks(
     pattern: str = "*.ipynb",
     *,
     recursive: bool = False,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Scrapbook:
     """Reads every notebook in a folder (or each of several paths) into a :class:`Scrapbook`.
 
     Names are file stems; with ``recursive=True`` a notebook in a subfolder is named by its
-    relative path without the suffix. ``.ipynb_checkpoints`` folders are never read.
+    relative path without the suffix. ``.ipynb_checkpoints`` folders are never read. A path
+    may be a URL of a folder or prefix on a store (``s3://bucket/runs``), whose notebooks are
+    fetched concurrently; ``storage_options`` go to its fsspec client.
     """
     book = Scrapbook()
-    for name, file in notebook_files(path, pattern, recursive=recursive):
-        book[name] = Notebook.from_path(file)
+    listed = notebook_files(path, pattern, recursive=recursive, storage_options=storage_options)
+    remote = [file for _, file in listed if isinstance(file, str)]
+    fetched = dict(zip(remote, _fetch(remote, storage_options), strict=True))
+    for name, file in listed:
+        if isinstance(file, str):
+            book[name] = Notebook(checked_bytes(fetched[file], file), file)
+        else:
+            book[name] = Notebook.from_path(file)
     return book
+
+
+def _fetch(urls: list[str], storage_options: Mapping[str, Any] | None) -> list[bytes]:
+    """The bytes of ``urls``, one concurrent batch per store (scheme and bucket)."""
+    if not urls:
+        return []
+    from ._storage import read_many
+
+    stores: dict[str, list[str]] = {}
+    for url in urls:
+        scheme, _, rest = url.partition("://")
+        stores.setdefault(f"{scheme}://{rest.partition('/')[0]}", []).append(url)
+    data: dict[str, bytes] = {}
+    for batch in stores.values():
+        data.update(zip(batch, read_many(batch, storage_options), strict=True))
+    return [data[url] for url in urls]
 
 
 def notebook_files(
@@ -169,11 +195,21 @@ def notebook_files(
     pattern: str = "*.ipynb",
     *,
     recursive: bool = False,
-) -> list[tuple[str, Path]]:
-    """What :func:`read_notebooks` reads: each notebook's name and file, in order."""
+    storage_options: Mapping[str, Any] | None = None,
+) -> list[tuple[str, Path | str]]:
+    """What :func:`read_notebooks` reads: each notebook's name and file (a URL stays a
+    ``str``), in order."""
     roots = [path] if isinstance(path, (str, os.PathLike)) else list(path)
-    files: list[tuple[str, Path]] = []
-    for root in map(Path, roots):
+    files: list[tuple[str, Path | str]] = []
+    for given in roots:
+        if isinstance(given, str) and is_url(given):
+            from ._storage import list_notebooks
+
+            files += list_notebooks(
+                given, pattern, recursive=recursive, storage_options=storage_options
+            )
+            continue
+        root = Path(given)
         if root.is_file():
             files.append((root.stem, root))
             continue

@@ -56,6 +56,7 @@ class NbScrapSession:
         self._lock: int | None = None
         self._terminate: _TerminateAsInterrupt | None = None
         self._positions: dict[str, int] = {}
+        self._uploaded = 0  # executed notebooks uploaded to the output URL
         # pytest-xdist workers share one output folder: each writes into its own subfolder,
         # under their controller's lock.
         self._is_worker = hasattr(config, "workerinput")
@@ -136,8 +137,30 @@ class NbScrapSession:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Stops every kernel and keeps what still ran, while the session still may: an xdist
-        worker is torn down right after its session ends, racing ``pytest_unconfigure``."""
+        worker is torn down right after its session ends, racing ``pytest_unconfigure``.
+        Then (the controller, its workers done) uploads the executed notebooks to the URL
+        ``--nbscrap-output-dir`` gave."""
         self._close()
+        if self.settings.output_url is not None and not self._is_worker:
+            self._upload(session)
+
+    def _upload(self, session: pytest.Session) -> None:
+        """Each executed notebook is uploaded whole (one request each, concurrently): a
+        notebook at the URL is never half-written. A failed upload fails the session."""
+        from ._errors import StorageError
+        from ._storage import upload_folder
+
+        url = self.settings.output_url
+        if url is None or self._folder is None or not self._folder.is_dir():
+            return  # no notebook ran: the folder was never made
+        try:
+            self._uploaded = upload_folder(self._folder, url)
+        except StorageError as exc:
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"nbscrap: executed notebooks not uploaded: {exc}", red=True)
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """No kernel outlives the session, whatever ended it (also when no session ran)."""
@@ -199,6 +222,8 @@ class NbScrapSession:
             folder = str(self.output_folder())
         except UsageError:
             return "no folder for executed notebooks (give --nbscrap-output-dir)"
+        if self.settings.output_url is not None:
+            folder += f", uploaded to {self.settings.output_url} when the session ends"
         if self.config.pluginmanager.has_plugin("dsession"):  # the pytest-xdist controller
             return f"executed notebooks in {folder} (a subfolder per xdist worker)"
         return f"executed notebooks in {folder}"
@@ -213,7 +238,11 @@ class NbScrapSession:
             folder = self.output_folder()
         except UsageError:
             return
-        if folder.is_dir() and next(folder.rglob("*.ipynb"), None) is not None:
+        if self._uploaded:
+            terminalreporter.write_line(
+                f"nbscrap: executed notebooks are in {self.settings.output_url}"
+            )
+        elif folder.is_dir() and next(folder.rglob("*.ipynb"), None) is not None:
             terminalreporter.write_line(f"nbscrap: executed notebooks are in {folder}")
 
 

@@ -27,6 +27,8 @@ class Settings:
     kernel_by: str = "--nbscrap-kernel"  # or the ini key, when the kernel came from there
     timeout: float | None = DEFAULT_TIMEOUT
     output_dir: Path | None = None
+    # --nbscrap-output-dir as a URL: notebooks are written under basetemp, then uploaded.
+    output_url: str | None = None
     globs: tuple[str, ...] = (DEFAULT_GLOB,)
     color: bool = False
     workers: int = 1

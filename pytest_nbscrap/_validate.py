@@ -11,12 +11,22 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeGuard
 
 from ._errors import NotebookNotFoundError, NotebookReadError
+from ._storage import is_url
 
-__all__ = ["TOO_DEEP", "PathLike", "checked", "is_int", "read_checked", "read_metadata"]
+__all__ = [
+    "TOO_DEEP",
+    "PathLike",
+    "checked",
+    "checked_bytes",
+    "is_int",
+    "read_checked",
+    "read_metadata",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -24,10 +34,27 @@ PathLike = str | os.PathLike[str]
 TOO_DEEP = "not a notebook: nested too deep"
 
 
-def read_checked(path: PathLike) -> dict[str, Any]:
-    """The checked notebook dict in ``path``; every problem is one :class:`NotebookReadError`."""
+def read_checked(
+    path: PathLike, storage_options: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The checked notebook dict in ``path`` (a local path, or a URL that ``_storage`` reads
+    with ``storage_options``); every problem is one :class:`NotebookReadError`."""
     where = os.fspath(path)
+    if isinstance(path, str) and is_url(path):
+        from ._storage import read_bytes
+
+        return checked_bytes(read_bytes(path, storage_options), where)
     return checked(_parsed(path, where), where)
+
+
+def checked_bytes(data: bytes, where: str) -> dict[str, Any]:
+    """The checked notebook dict in ``data``, the bytes of a notebook read from ``where``
+    (a URL): checked exactly as a local file's text is."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotebookReadError.from_reason(where, f"not UTF-8 text ({exc.reason})") from None
+    return checked(_parsed_text(text, where), where)
 
 
 def read_metadata(path: PathLike) -> dict[str, Any]:
@@ -60,6 +87,10 @@ def _parsed(path: PathLike, where: str) -> Any:
         raise NotebookReadError.from_reason(where, f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise NotebookReadError.from_reason(where, exc.strerror or str(exc)) from None
+    return _parsed_text(text, where)
+
+
+def _parsed_text(text: str, where: str) -> Any:
     try:
         node = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -17,10 +17,11 @@ import pytest
 
 from ._fixtures import nb, nbscrap_params, run_notebook, run_notebooks, scraps
 from ._items import NotebookFile, NotebookItem
-from ._output import check_output_dir
+from ._output import check_output_dir, check_output_url
 from ._param_sets import nb_param_sets, param_ids
 from ._session import NAME, NO_TMPDIR, NbScrapSession, session_of
 from ._settings import DEFAULT_GLOB, DEFAULT_TIMEOUT, OUTPUT_MARKER, Settings
+from ._storage import is_url
 
 # What a test or conftest may use: the fixtures pytest registers from this module, and the
 # file that marks an output folder. pytest finds the hooks by their names, not through here.
@@ -73,7 +74,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     option(
         "--nbscrap-output-dir",
         "nbscrap_output_dir",
-        "folder for executed notebooks (default: under pytest's basetemp); in the ini file, "
+        "folder for executed notebooks (default: under pytest's basetemp), or a URL "
+        "(s3://bucket/runs) they are uploaded to when the session ends; in the ini file, "
         "relative to the ini file's folder",
     )
     option(
@@ -125,6 +127,7 @@ def _read_settings(config: pytest.Config) -> Settings:
         kernel_by=kernel_by,
         timeout=timeout or None,
         output_dir=_given_output_dir(config),
+        output_url=_given_output_url(config),
         globs=tuple(config.getini("nbscrap_glob") or (DEFAULT_GLOB,)),
         color=_use_color(config),
         workers=workers,
@@ -135,13 +138,24 @@ def _read_settings(config: pytest.Config) -> Settings:
 def _given_output_dir(config: pytest.Config) -> Path | None:
     """The option is relative to where pytest started; the ini key, like pytest's own path
     options, to the ini file's folder."""
+    given, base = _given_output(config)
+    return (base / given).resolve() if given and not is_url(given) else None
+
+
+def _given_output_url(config: pytest.Config) -> str | None:
+    given, _ = _given_output(config)
+    return given if is_url(given) else None
+
+
+def _given_output(config: pytest.Config) -> tuple[str, Path]:
+    """The output folder as given (option first, then ini key), and what it is relative to."""
     given = config.getoption("nbscrap_output_dir")
     base = config.invocation_params.dir
     if not given:
         given = config.getini("nbscrap_output_dir")
         if config.inipath is not None:
             base = config.inipath.parent
-    return (base / given).resolve() if given else None
+    return str(given or ""), base
 
 
 def _use_color(config: pytest.Config) -> bool:
@@ -166,6 +180,8 @@ def pytest_configure(config: pytest.Config) -> None:
         check_output_dir(settings.output_dir)
     elif settings.collect and not hasattr(config, "_tmp_path_factory"):
         raise pytest.UsageError(NO_TMPDIR)
+    if settings.output_url is not None and not hasattr(config, "workerinput"):
+        check_output_url(settings.output_url)
     if settings.strict_params:
         # pytest's own warning filters do it: -W and filterwarnings markers still override.
         config.addinivalue_line("filterwarnings", STRICT_PARAMS_FILTER)

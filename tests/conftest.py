@@ -16,7 +16,7 @@ from helpers import RUN, TAG, kill, new_tag, tagged
 # (xdist's workers must import the plugin in processes of their own), a run that is signalled
 # or measured (peak memory), a run whose imports must not land in this `sys.modules`, and a
 # run whose output must not name pytester's in-process temporary folder (".../basetemp").
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "_servers"]
 
 
 @pytest.fixture

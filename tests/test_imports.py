@@ -9,7 +9,16 @@ import sys
 import pytest
 from helpers import write_notebook
 
-HEAVY = ["papermill", "nbformat", "nbclient", "jsonschema", "pandas", "pyarrow", "jupyter_client"]
+HEAVY = [
+    "papermill",
+    "nbformat",
+    "nbclient",
+    "jsonschema",
+    "pandas",
+    "pyarrow",
+    "jupyter_client",
+    "fsspec",  # only a URL needs it; local paths keep their own code path
+]
 
 
 def modules_after(code: str) -> set[str]:
@@ -36,6 +45,12 @@ def test_import_loads_no_heavy_dependency(code):
 def test_reading_a_notebook_without_dataframes_loads_no_heavy_dependency(tmp_path):
     path = write_notebook(tmp_path / "nb.ipynb")
     loaded = modules_after(f"import pytest_nbscrap as sb; sb.read_notebook({str(path)!r}).scraps")
+    assert [name for name in HEAVY if name in loaded] == []
+
+
+def test_reading_a_local_folder_loads_no_heavy_dependency(tmp_path):
+    write_notebook(tmp_path / "a.ipynb")
+    loaded = modules_after(f"import pytest_nbscrap as sb; sb.read_notebooks({str(tmp_path)!r})")
     assert [name for name in HEAVY if name in loaded] == []
 
 
