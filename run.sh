@@ -39,6 +39,12 @@ case "${1:-}" in
     test)
         shift
         ensure_env
+        # Azurite, Azure Blob's emulator (an npm package), for the storage tests; they find
+        # it under $VENV/node (tests/_servers.py).
+        if [[ ! -x "$VENV/node/node_modules/.bin/azurite-blob" ]]; then
+            echo "installing Azurite into $VENV/node with npm (the storage tests' Azure server)" >&2
+            npm install --silent --no-audit --no-fund --prefix "$VENV/node" azurite >&2
+        fi
         "$VENV/bin/ruff" check pytest_nbscrap tests bench
         "$VENV/bin/mypy"
         # Two workers: the suite starts many kernels and CI machines have two cores.
