@@ -100,8 +100,10 @@ def test_nbscrap_run_reads_and_writes_s3_found_through_the_environment(
         f"{bucket}/src.ipynb",
     )
     done = subprocess.run(
-        [sys.executable, "-m", "pytest_nbscrap", "run", source, f"{bucket}/out.ipynb"]
-        + ["-p", "n", "3", "--cwd", str(tmp_path)],
+        [
+            *(sys.executable, "-m", "pytest_nbscrap", "run", source, f"{bucket}/out.ipynb"),
+            *("-p", "n", "3", "--cwd", str(tmp_path)),
+        ],
         capture_output=True,
         text=True,
         env=s3_server.env,  # FSSPEC_S3_ENDPOINT_URL and the AWS variables: no storage_options
