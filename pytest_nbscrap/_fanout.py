@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import NbScrapError, UsageError
 from ._fanout_report import INTERRUPTED, Outcome, finished, not_run, print_table
 from ._param_sets import ParamSet, freeze, param_id, param_ids, safe_name
+from ._storage import url_join, url_name
 from ._text import one_line, sanitize
 
 if TYPE_CHECKING:
@@ -42,8 +43,9 @@ class FanOutRequest:
     :mod:`pytest_nbscrap._run_command`). ``grids`` are the raw ``--grid`` texts; ``progress``
     is already decided (stderr is a terminal and no ``--no-progress-bar``)."""
 
-    source: Path
-    outdir: Path
+    # A URL (s3://...) stays a str, as everywhere (``_storage``).
+    source: Path | str
+    outdir: Path | str
     common: Mapping[str, Any]
     grids: tuple[str, ...]
     each: Path | None
@@ -64,7 +66,7 @@ class Run:
 
     own: Mapping[str, Any]
     params: Mapping[str, Any]
-    output: Path
+    output: Path | str
 
 
 def run_fanout(request: FanOutRequest) -> int:
@@ -73,7 +75,8 @@ def run_fanout(request: FanOutRequest) -> int:
     runs = plan_runs(request)
     _check_common(request)
     try:
-        request.outdir.mkdir(parents=True, exist_ok=True)
+        if isinstance(request.outdir, Path):  # a prefix on a store needs no making
+            request.outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {request.outdir}: {exc.strerror or exc}") from exc
     from ._run_single import EXIT_INTERRUPTED
@@ -99,7 +102,8 @@ def run_fanout(request: FanOutRequest) -> int:
 def plan_runs(request: FanOutRequest) -> list[Run]:
     """Every run of ``request`` with its output file, or the :class:`UsageError` that says why
     the request cannot work. Nothing is written."""
-    if request.outdir.exists() and not request.outdir.is_dir():
+    outdir = request.outdir
+    if isinstance(outdir, Path) and outdir.exists() and not outdir.is_dir():
         raise UsageError(f"{request.outdir} is a file, not a folder for the executed notebooks")
     grid = _grid_sets(request.grids)
     each = [{}] if request.each is None else _each_sets(request.each)
@@ -109,11 +113,25 @@ def plan_runs(request: FanOutRequest) -> list[Run]:
     everything = [{**request.common, **own} for own in owns]
     names = _names(request, owns, everything)
     runs = [
-        Run(own=own, params=params, output=request.outdir / name)
+        Run(own=own, params=params, output=_inside(outdir, name))
         for own, params, name in zip(owns, everything, names, strict=True)
     ]
     _no_file_twice(request, runs)
     return runs
+
+
+def _inside(folder: Path | str, name: str) -> Path | str:
+    return url_join(folder, name) if isinstance(folder, str) else folder / name
+
+
+def _inside_name(output: Path | str) -> str:
+    return url_name(output) if isinstance(output, str) else output.name
+
+
+def _same(output: Path | str, source: Path | str) -> bool:
+    if isinstance(output, Path) and isinstance(source, Path):
+        return output.resolve() == source.resolve()
+    return output == source
 
 
 def _grid_sets(grids: Sequence[str]) -> list[ParamSet]:
@@ -198,7 +216,8 @@ def _names(
     if request.name is not None:
         return [_file_name(_filled(request.name, params)) for params in everything]
     if owns == [{}]:
-        return [request.source.name]
+        source = request.source
+        return [url_name(source) if isinstance(source, str) else source.name]
     return [_file_name(id_) for id_ in param_ids(owns)]
 
 
@@ -227,7 +246,7 @@ def _no_file_twice(request: FanOutRequest, runs: Sequence[Run]) -> None:
     never a run into its source."""
     owner: dict[str, Run] = {}
     for run in runs:
-        key = run.output.name.casefold()
+        key = _inside_name(run.output).casefold()
         if key in owner:
             first = param_id(owner[key].own)
             raise UsageError(
@@ -235,7 +254,7 @@ def _no_file_twice(request: FanOutRequest, runs: Sequence[Run]) -> None:
                 "give --name a template that tells them apart"
             )
         owner[key] = run
-        if run.output.resolve() == request.source.resolve():
+        if _same(run.output, request.source):
             raise UsageError(f"{run.output} is the source notebook, which is never written")
 
 

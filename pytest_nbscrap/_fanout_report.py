@@ -38,18 +38,21 @@ class Outcome:
     output: str
 
     @classmethod
-    def of(cls, params: str, output: Path, status: str, notebook: Notebook | None) -> Outcome:
+    def of(cls, params: str, output: Path | str, status: str, notebook: Notebook | None) -> Outcome:
         seconds = None
         if notebook is not None:
             record = notebook.metadata.get("papermill")
             duration = record.get("duration") if isinstance(record, Mapping) else None
             seconds = float(duration) if isinstance(duration, (int, float)) else None
-        shown = str(output) if output.is_file() else "-"
+        if isinstance(output, str):  # a URL: kept whenever the run gave its notebook
+            shown = output if notebook is not None else "-"
+        else:
+            shown = str(output) if output.is_file() else "-"
         return cls(params=params, status=status, seconds=seconds, output=shown)
 
 
 def finished(
-    params: str, output: Path, future: concurrent.futures.Future[Notebook]
+    params: str, output: Path | str, future: concurrent.futures.Future[Notebook]
 ) -> tuple[Outcome, str | None]:
     """A finished run's outcome, and what to print about it (None when it succeeded)."""
     from .export import render_failure
@@ -64,7 +67,7 @@ def finished(
     return Outcome.of(params, output, "ok", notebook), None
 
 
-def not_run(params: str, output: Path, exc: BaseException) -> tuple[Outcome, str]:
+def not_run(params: str, output: Path | str, exc: BaseException) -> tuple[Outcome, str]:
     """The outcome of a run that failed before or outside its cells, and its one line."""
     message = str(exc) if isinstance(exc, NbScrapError) else f"{type(exc).__name__}: {exc}"
     line = f"nbscrap run: {params}: {one_line(sanitize(message))}"

@@ -286,13 +286,14 @@ def execute(args: argparse.Namespace) -> int:
 
 def _fan_out(args: argparse.Namespace, values: dict[str, Any], progress: bool) -> int:
     from ._fanout import FanOutRequest, run_fanout
+    from ._storage import is_url
 
     if args.output == "-" or args.prepare_only:
         flag = "'-' as OUTPUT" if args.output == "-" else "--prepare-only"
         raise UsageError(f"{flag} is for one run; many runs write a folder of notebooks")
     request = FanOutRequest(
-        source=Path(args.input),
-        outdir=Path(args.output),
+        source=args.input if is_url(args.input) else Path(args.input),
+        outdir=args.output if is_url(args.output) else Path(args.output),
         common=values,
         grids=tuple(args.grid),
         each=None if args.each is None else Path(args.each),

@@ -150,3 +150,32 @@ def test_pytest_output_dir_on_a_missing_bucket_is_a_usage_error_before_any_run(
     result.stderr.fnmatch_lines(
         ["*--nbscrap-output-dir s3://no-such-bucket-here/ci: Cannot write notebook*"]
     )
+
+
+def test_nbscrap_run_grid_writes_its_folder_of_runs_under_an_s3_prefix(
+    s3_server: S3Server, tmp_path: Path
+):
+    bucket = s3_server.bucket()
+    source = upload(
+        s3_server,
+        write_code_notebook(tmp_path / "src.ipynb", GLUING, params="n = 1"),
+        f"{bucket}/src.ipynb",
+    )
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest_nbscrap", "run", source, f"{bucket}/grid/"),
+            *("--grid", "n=1,2", "--cwd", str(tmp_path), "--no-progress-bar"),
+        ],
+        capture_output=True,
+        text=True,
+        env=s3_server.env,
+        timeout=300,  # a bound for a hung run; two runs take several seconds
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{bucket}/grid/n=1.ipynb" in done.stdout  # the table names where each run went
+    book = read_notebooks(f"{bucket}/grid", storage_options=s3_server.options)
+    assert {name: nb.scraps["doubled"].data for name, nb in book.items()} == {
+        "n=1": 2,
+        "n=2": 4,
+    }
