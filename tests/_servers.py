@@ -46,6 +46,18 @@ S3_KEY = {"key": "testing", "secret": "testing"}
 START_WAIT = 90.0
 
 
+def nbscrap(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    """``nbscrap ARGV`` in a process of its own, which finds the store through ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_nbscrap", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,  # a bound for a hung client or run; each takes seconds
+        check=False,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -7,14 +7,20 @@ from __future__ import annotations
 import importlib.util
 import json
 import pickle
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _servers import AzureServer, HttpServer, QuietHandler, S3Server, closed_port, serve_folder
+from _servers import (
+    AzureServer,
+    HttpServer,
+    QuietHandler,
+    S3Server,
+    closed_port,
+    nbscrap,
+    serve_folder,
+)
 from helpers import code_cell, notebook, write_code_notebook
 
 from pytest_nbscrap import (
@@ -332,17 +338,6 @@ def test_writing_to_a_missing_bucket_says_so(s3_server: S3Server):
 
 
 # -- the command line, finding the store the usual ways (fsspec's config, AWS variables) -----
-
-
-def nbscrap(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_nbscrap", *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,  # a bound for a hung client; the commands take a second or two
-        check=False,
-    )
 
 
 def test_nbscrap_scraps_and_render_read_urls(s3_server: S3Server):

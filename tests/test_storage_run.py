@@ -4,12 +4,10 @@ as few kernels as it can."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from _servers import S3Server
+from _servers import S3Server, nbscrap
 from helpers import write_code_notebook
 
 from pytest_nbscrap import (
@@ -99,16 +97,9 @@ def test_nbscrap_run_reads_and_writes_s3_found_through_the_environment(
         write_code_notebook(tmp_path / "src.ipynb", GLUING, params="n = 1"),
         f"{bucket}/src.ipynb",
     )
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "pytest_nbscrap", "run", source, f"{bucket}/out.ipynb"),
-            *("-p", "n", "3", "--cwd", str(tmp_path)),
-        ],
-        capture_output=True,
-        text=True,
-        env=s3_server.env,  # FSSPEC_S3_ENDPOINT_URL and the AWS variables: no storage_options
-        timeout=300,  # a bound for a hung run; it takes a few seconds
-        check=False,
+    # FSSPEC_S3_ENDPOINT_URL and the AWS variables find the store: no storage_options.
+    done = nbscrap(
+        s3_server.env, "run", source, f"{bucket}/out.ipynb", "-p", "n", "3", "--cwd", str(tmp_path)
     )
     assert done.returncode == 0, done.stderr
     nb = read_notebook(f"{bucket}/out.ipynb", storage_options=s3_server.options)
@@ -161,16 +152,10 @@ def test_nbscrap_run_grid_writes_its_folder_of_runs_under_an_s3_prefix(
         write_code_notebook(tmp_path / "src.ipynb", GLUING, params="n = 1"),
         f"{bucket}/src.ipynb",
     )
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "pytest_nbscrap", "run", source, f"{bucket}/grid/"),
-            *("--grid", "n=1,2", "--cwd", str(tmp_path), "--no-progress-bar"),
-        ],
-        capture_output=True,
-        text=True,
-        env=s3_server.env,
-        timeout=300,  # a bound for a hung run; two runs take several seconds
-        check=False,
+    done = nbscrap(
+        s3_server.env,
+        *("run", source, f"{bucket}/grid/", "--grid", "n=1,2"),
+        *("--cwd", str(tmp_path), "--no-progress-bar"),
     )
     assert done.returncode == 0, done.stderr
     assert f"{bucket}/grid/n=1.ipynb" in done.stdout  # the table names where each run went
