@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _servers import S3Server, nbscrap
+from _servers import AzureServer, S3Server, nbscrap
 from helpers import write_code_notebook
 
 from pytest_nbscrap import (
@@ -68,6 +68,32 @@ def test_a_notebook_executed_from_s3_into_s3_reads_back_with_scraps_and_paramete
         nb.scraps["frame"].data, pd.DataFrame({"x": [20, 21], "label": ["a", "b"]})
     )
     assert nb.metadata.papermill.input_path == source
+
+
+def test_async_execute_notebook_runs_from_and_into_azure_blob(
+    azure_server: AzureServer, tmp_path: Path
+):
+    import asyncio
+
+    from pytest_nbscrap._executor import async_execute_notebook
+
+    container = azure_server.container()
+    source = write_code_notebook(tmp_path / "src.ipynb", GLUING, params="n = 1")
+    azure_server.fs().put_file(str(source), f"{container}/src.ipynb")
+    output = f"{container}/runs/src.ipynb"
+
+    ran = asyncio.run(
+        async_execute_notebook(
+            f"{container}/src.ipynb",
+            {"n": 4},
+            output_path=output,
+            cwd=tmp_path,
+            storage_options=azure_server.options,
+        )
+    )
+
+    kept = read_notebook(output, storage_options=azure_server.options)
+    assert (ran.path, kept.parameters, kept.scraps["doubled"].data) == (output, {"n": 4}, 8)
 
 
 def test_execution_session_keeps_a_failed_run_at_its_url(s3_server: S3Server, tmp_path: Path):
