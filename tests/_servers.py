@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -71,32 +71,44 @@ def closed_port() -> int:
 
 
 @contextlib.contextmanager
-def _process(
-    argv: list[str], port: int, log: Path, name: str, how: str, **kw: Any
-) -> Iterator[None]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, **kw)
-    try:
-        deadline = time.monotonic() + START_WAIT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"{name} exited at start ({process.returncode}): "
-                    f"{log.read_text(errors='replace')[-2000:]}\n{how}"
-                )
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"{name} did not listen on port {port} within {START_WAIT:g} s\n{how}")
-            time.sleep(0.1)  # polling the port while the server starts
-        yield
-    finally:
-        process.terminate()
+def _server(
+    argv_for: Callable[[int], list[str]], log: Path, name: str, how: str, **kw: Any
+) -> Iterator[int]:
+    """Starts ``argv_for(port)`` on a free port and yields the port once it listens; stops the
+    process at the end. A process that exits at start most likely lost its port to another
+    between the probe and its bind: it is started again on another port, twice at most."""
+    for _ in range(3):
+        port = free_port()
+        with log.open("wb") as out:
+            process = subprocess.Popen(argv_for(port), stdout=out, stderr=subprocess.STDOUT, **kw)
         try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            if _listening(process, port, name, how):
+                yield port
+                return
+        finally:
+            _stop(process)
+    pytest.fail(f"{name} exited at start: {log.read_text(errors='replace')[-2000:]}\n{how}")
+
+
+def _listening(process: subprocess.Popen[bytes], port: int, name: str, how: str) -> bool:
+    """Whether ``process`` came to listen on ``port`` (False: it exited first)."""
+    deadline = time.monotonic() + START_WAIT
+    while process.poll() is None:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return process.poll() is None  # still ours: not another process on that port
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} did not listen on port {port} within {START_WAIT:g} s\n{how}")
+        time.sleep(0.1)  # polling the port while the server starts
+    return False
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @dataclass(frozen=True)
@@ -177,35 +189,36 @@ def azurite_command() -> Path:
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
-    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
+    def argv(port: int) -> list[str]:
+        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
     how = "moto's server comes with the test extra: pip install -e '.[test]'"
-    with _process(argv, port, log, "moto", how):
+    with _server(argv, log, "moto", how) as port:
         yield S3Server(f"http://127.0.0.1:{port}")
 
 
 @pytest.fixture(scope="session")
 def azure_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureServer]:
     command = azurite_command()
-    port = free_port()
     folder = tmp_path_factory.mktemp("azurite")  # its working folder (it may write a log)
-    argv = [
-        str(command),
-        "--inMemoryPersistence",
-        "--blobHost",
-        "127.0.0.1",
-        "--blobPort",
-        str(port),
-        "--skipApiVersionCheck",
-        "--loose",
-        "--silent",
-        "--disableTelemetry",  # Azurite would otherwise send telemetry off the machine
-    ]
+
+    def argv(port: int) -> list[str]:
+        return [
+            str(command),
+            "--inMemoryPersistence",
+            *("--blobHost", "127.0.0.1", "--blobPort", str(port)),
+            "--skipApiVersionCheck",
+            "--loose",
+            "--silent",
+            "--disableTelemetry",  # Azurite would otherwise send telemetry off the machine
+        ]
+
     how = f"Azurite: npm install --prefix {Path(sys.prefix) / 'node'} azurite"
     if shutil.which("node") is None:
         pytest.fail("node is not on PATH: Azurite needs it (apt-get install nodejs npm)")
-    with _process(argv, port, folder / "azurite.log", "Azurite", how, cwd=folder):
+    with _server(argv, folder / "azurite.log", "Azurite", how, cwd=folder) as port:
         yield AzureServer(f"http://127.0.0.1:{port}")
 
 
