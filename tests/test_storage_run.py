@@ -152,6 +152,28 @@ def test_pytest_output_dir_on_s3_receives_the_executed_notebooks(
     assert [nb.scraps["v"].data for nb in book.values()] == [7]
 
 
+def test_pytest_xdist_workers_notebooks_reach_the_output_url_once_they_are_done(
+    s3_server: S3Server, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+):
+    bucket = s3_server.bucket()
+    for name in ("one", "two"):
+        write_code_notebook(
+            pytester.path / f"{name}.ipynb", f"from pytest_nbscrap import glue\nglue('v', {name!r})"
+        )
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "--nbscrap", "--nbscrap-output-dir", f"{bucket}/ci"
+    )
+
+    result.assert_outcomes(passed=2)
+    book = read_notebooks(f"{bucket}/ci", recursive=True, storage_options=s3_server.options)
+    # Each worker's subfolder (gw0/, gw1/) is uploaded as it is laid out locally.
+    assert sorted(nb.scraps["v"].data for nb in book.values()) == ["one", "two"]
+    assert all(name.startswith("gw") for name in book)
+
+
 def test_pytest_output_dir_on_a_missing_bucket_is_a_usage_error_before_any_run(
     s3_server: S3Server, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ):
