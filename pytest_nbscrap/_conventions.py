@@ -17,6 +17,7 @@ from ._errors import NotebookReadError
 from ._text import shorten
 
 __all__ = [
+    "CHECK_OUTPUT_SPELLINGS",
     "INJECTED_PARAMETERS_TAG",
     "PAPERMILL_ERROR_TAG",
     "PARAMETERS_TAG",
@@ -56,6 +57,8 @@ _CHECK_OUTPUT_MARKERS = frozenset({"NBVAL_CHECK_OUTPUT"})
 _IGNORE_OUTPUT_MARKERS = frozenset({"NBVAL_IGNORE_OUTPUT", "PYTEST_VALIDATE_IGNORE_OUTPUT"})
 _CHECK_OUTPUT_TAGS = frozenset({"nbval-check-output"})
 _IGNORE_OUTPUT_TAGS = frozenset({"nbval-ignore-output", "pytest-validate-ignore-output"})
+#: Text found in a notebook's file wherever a cell is marked check-output (a quick test).
+CHECK_OUTPUT_SPELLINGS = ("NBVAL_CHECK_OUTPUT", "nbval-check-output")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._compare import CellDifference, CompareRules, compare_cell
 from ._conventions import (
+    CHECK_OUTPUT_SPELLINGS,
     INJECTED_PARAMETERS_TAG,
     PAPERMILL_ERROR_TAG,
     SKIP_EXECUTION_TAG,
@@ -156,6 +157,11 @@ def check_stored(source: Path, executed: Notebook, settings: Settings) -> bool:
     written into ``source``; returns whether it was rewritten."""
     from ._reader import read_notebook
 
+    if not settings.compare and not any(
+        marker in source.read_text(encoding="utf-8", errors="replace")
+        for marker in CHECK_OUTPUT_SPELLINGS
+    ):
+        return False  # nothing to compare: a plain run reads no source again
     comparison = compare_notebook(
         read_notebook(source),
         executed,

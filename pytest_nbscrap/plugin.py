@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from ._compare_options import add_compare_options, compare_settings
 from ._fixtures import nb, nbscrap_params, run_notebook, run_notebooks, scraps
 from ._items import NotebookFile, NotebookItem
 from ._output import check_output_dir
@@ -92,6 +93,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=None,
     )
+    add_compare_options(group, parser, option)
     parser.addini(
         "nbscrap_glob",
         help=f"file patterns collected with --nbscrap (default {DEFAULT_GLOB})",
@@ -129,16 +131,21 @@ def _read_settings(config: pytest.Config) -> Settings:
         color=_use_color(config),
         workers=workers,
         strict_params=bool(value("nbscrap_strict_params")),
+        **compare_settings(config, value, given_path),
     )
 
 
 def _given_output_dir(config: pytest.Config) -> Path | None:
+    return given_path(config, "nbscrap_output_dir")
+
+
+def given_path(config: pytest.Config, name: str) -> Path | None:
     """The option is relative to where pytest started; the ini key, like pytest's own path
     options, to the ini file's folder."""
-    given = config.getoption("nbscrap_output_dir")
+    given = config.getoption(name)
     base = config.invocation_params.dir
     if not given:
-        given = config.getini("nbscrap_output_dir")
+        given = config.getini(name)
         if config.inipath is not None:
             base = config.inipath.parent
     return (base / given).resolve() if given else None
@@ -170,6 +177,10 @@ def pytest_configure(config: pytest.Config) -> None:
         # pytest's own warning filters do it: -W and filterwarnings markers still override.
         config.addinivalue_line("filterwarnings", STRICT_PARAMS_FILTER)
     config.pluginmanager.register(NbScrapSession(config, settings), NAME)
+    if settings.update:
+        from ._update import UpdateReport
+
+        config.pluginmanager.register(UpdateReport(), "nbscrap-update")
 
 
 def pytest_ignore_collect(collection_path: Path) -> bool | None:
