@@ -79,6 +79,9 @@ def test_nbvals_markers_choose_the_cells_compared_and_nothing_is_written(pyteste
     full = pytester.runpytest_subprocess("--nbscrap", "--nbscrap-compare", "nbs")
     full.assert_outcomes(passed=1, failed=2)
     assert differ(full, "markers", "cell 9")
+    full.stdout.fnmatch_lines(
+        ["FAILED nbs/markers.ipynb::markers - outputs differ from the stored ones: cell 9"]
+    )
     assert differ(full, "checked", "cells 1, 2, 3")
     full.stdout.fnmatch_lines(
         [
@@ -175,3 +178,14 @@ def test_update_rewrites_only_the_differing_notebooks_under_xdist(pytester):
     assert sorted(path.name for path in nbs.iterdir()) == ["changed.ipynb", "same.ipynb"]
     again = pytester.runpytest_subprocess("--nbscrap", "--nbscrap-compare", "nbs")
     again.assert_outcomes(passed=2)
+
+
+def test_a_bad_sanitize_file_or_tolerance_is_a_usage_error_naming_it(pytester):
+    # In process: no notebook is collected, so no kernel starts.
+    missing = pytester.runpytest("--nbscrap-sanitize-with", "missing.cfg")
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR
+    missing.stderr.fnmatch_lines(["*Cannot read sanitize file *missing.cfg: No such file*"])
+    pytester.makeini("[pytest]\nnbscrap_rel_tol = -1\n")
+    negative = pytester.runpytest()
+    assert negative.ret == pytest.ExitCode.USAGE_ERROR
+    negative.stderr.fnmatch_lines(["*nbscrap_rel_tol must be a number of 0 or more*'-1'"])
