@@ -328,6 +328,27 @@ def report(rows: list[Row], notes: Notes) -> int:
     return 0 if all(row.met is not False for row in rows) else 1
 
 
+def rounds_main(
+    run: Callable[[int], tuple[list[Row], Notes]],
+    doc: str,
+    default_rounds: int,
+    argv: list[str] | None = None,
+) -> int:
+    """The command line of a benchmark whose only option is ``--rounds``: runs it, reports."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=default_rounds,
+        help=f"timed rounds of each (default {default_rounds})",
+    )
+    args = parser.parse_args(argv)
+    rows, notes = run(args.rounds)
+    return report(rows, notes)
+
+
 def markdown_rows(rows: list[Row]) -> list[str]:
     """Rows for the README's performance table (``| what | ours | theirs | ratio |``)."""
     lines = ["| what | ours | theirs | ratio |", "|---|---|---|---|"]

@@ -12,11 +12,10 @@ The issue's bar: with / without <= 1.05.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from _fixtures import Notes, Row, alternate, report
+from _fixtures import Notes, Row, alternate, rounds_main
 from bench_suite import PytestRun
 
 TESTS = 50
@@ -70,11 +69,7 @@ def run(rounds: int = 15) -> tuple[list[Row], Notes]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15, help="timed rounds of each (default 15)")
-    args = parser.parse_args(argv)
-    rows, notes = run(args.rounds)
-    return report(rows, notes)
+    return rounds_main(run, __doc__ or "", 15, argv)
 
 
 if __name__ == "__main__":

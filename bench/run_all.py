@@ -13,6 +13,7 @@ Cases (each also a script of its own in this folder):
   f  a 1M-row DataFrame scrap: glue, encode, read, bytes vs scrapbook   (bench_frame.py)
   g  execute_notebook vs papermill on a one-cell notebook               (bench_execute.py)
   i  read_notebooks of 200 notebooks from S3 (moto) vs local disk      (bench_storage.py)
+  j  the suite with stored outputs, `--nbscrap --nbscrap-compare` vs `--nbval` (bench_compare.py)
 
 Within a case the contenders alternate round by round (ours, theirs | theirs, ours | ...); a
 ratio is ours / theirs of the medians, and each side shows its median [min-max]. Runs that do
@@ -73,6 +74,7 @@ CASES: dict[str, tuple[str, Callable[[int], tuple[list[Row], Notes]], int]] = {
         _module("bench_storage"),
         5,
     ),
+    "j": ("stored outputs compared: --nbscrap-compare vs --nbval", _module("bench_compare"), 5),
 }
 
 

@@ -17,6 +17,7 @@ from ._errors import NotebookReadError
 from ._text import shorten
 
 __all__ = [
+    "CHECK_OUTPUT_SPELLINGS",
     "INJECTED_PARAMETERS_TAG",
     "PAPERMILL_ERROR_TAG",
     "PARAMETERS_TAG",
@@ -26,6 +27,7 @@ __all__ = [
     "cell_rule",
     "errors_allowed",
     "is_clean_exit",
+    "output_checked",
     "rule_for",
     "first_tagged",
 ]
@@ -48,6 +50,15 @@ _SKIP_TAGS = frozenset({"nbval-skip"})
 # ``find_comment_markers`` strips the line, then the leading '#'s, then spaces).
 _MAY_RAISE_MARKERS = frozenset({"NBVAL_RAISES_EXCEPTION"})
 _SKIP_MARKERS = frozenset({"NBVAL_SKIP"})
+# nbval's output markers (its ``comment_markers`` and ``metadata_tags``): the cell's outputs are
+# compared with the stored ones even under --nbval-lax, or never. PYTEST_VALIDATE_IGNORE_OUTPUT
+# is nbval's older spelling, kept by nbval for backwards compatibility.
+_CHECK_OUTPUT_MARKERS = frozenset({"NBVAL_CHECK_OUTPUT"})
+_IGNORE_OUTPUT_MARKERS = frozenset({"NBVAL_IGNORE_OUTPUT", "PYTEST_VALIDATE_IGNORE_OUTPUT"})
+_CHECK_OUTPUT_TAGS = frozenset({"nbval-check-output"})
+_IGNORE_OUTPUT_TAGS = frozenset({"nbval-ignore-output", "pytest-validate-ignore-output"})
+#: Text found in a notebook's file wherever a cell is marked check-output (a quick test).
+CHECK_OUTPUT_SPELLINGS = ("NBVAL_CHECK_OUTPUT", "nbval-check-output")
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,27 @@ def rule_for(tags: Iterable[str], source: str, *, allow_errors: bool = False) ->
         skip=bool(tagged & _SKIP_TAGS or markers & _SKIP_MARKERS),
         may_raise=allow_errors or bool(tagged & _MAY_RAISE_TAGS or markers & _MAY_RAISE_MARKERS),
     )
+
+
+def output_checked(cell: Mapping[str, Any], *, by_default: bool) -> bool:
+    """Whether a code cell's fresh outputs are compared with its stored ones: nbval's rule.
+
+    A marker says so (check-output) or not (ignore-output); comment markers win over tags, as
+    nbval's collect() lets them; otherwise ``by_default`` (``--nbscrap-compare``, nbval's
+    ``--nbval``; without it, nbval's ``--nbval-lax``).
+    """
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(str(line) for line in source)
+    for found, check, ignore in (
+        (_markers(str(source)), _CHECK_OUTPUT_MARKERS, _IGNORE_OUTPUT_MARKERS),
+        (_tags(cell), _CHECK_OUTPUT_TAGS, _IGNORE_OUTPUT_TAGS),
+    ):
+        if found & ignore:
+            return False
+        if found & check:
+            return True
+    return by_default
 
 
 def errors_allowed(metadata: object) -> bool:

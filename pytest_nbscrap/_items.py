@@ -23,6 +23,7 @@ from ._errors import (
     UsageError,
 )
 from ._param_sets import ParamSet, item_names, metadata_param_sets, nb_param_sets
+from ._regression import OutputMismatchError
 from ._runs import RunSpec
 from ._validate import read_metadata
 
@@ -152,7 +153,16 @@ class NotebookItem(pytest.Item):
     def runtest(self) -> None:
         if self.error is not None:
             raise self.error
-        _session(self.config).runner.run(self.effective_spec(), location(self))
+        session = _session(self.config)
+        executed = session.runner.run(self.effective_spec(), location(self))
+        from ._regression import check_stored
+
+        if check_stored(self.path, executed, session.settings):
+            from ._update import REWROTE
+
+            root = self.config.rootpath
+            shown = self.path.relative_to(root) if self.path.is_relative_to(root) else self.path
+            self.user_properties.append((REWROTE, str(shown)))
 
     def effective_spec(self) -> RunSpec:
         """The run spec, with parameters from an ``nb_params`` marker added after collection."""
@@ -190,6 +200,12 @@ def failure_repr(error: NbScrapError | UnknownParameterWarning, color: bool) -> 
         text = render_failure(error, color=color)
         summary = failure_summary(error, color=color)
         location = ReprFileLocation(str(error.path), error.cell_number or 0, summary)
+    elif isinstance(error, OutputMismatchError):
+        from .export import mismatch_summary, render_mismatch
+
+        text = render_mismatch(error, color=color)
+        first = error.differences.cells[0].number if error.differences.cells else 0
+        location = ReprFileLocation(str(error.path), first, mismatch_summary(error))
     else:
         from ._text import sanitize
 

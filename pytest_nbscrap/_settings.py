@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ._compare import CompareRules
 from ._runs import RunSpec
 
 __all__ = ["DEFAULT_GLOB", "DEFAULT_TIMEOUT", "OUTPUT_MARKER", "Settings"]
@@ -33,6 +34,11 @@ class Settings:
     color: bool = False
     workers: int = 1
     strict_params: bool = False
+    # --nbscrap-compare: every cell's outputs, and the scraps, against the stored ones (without
+    # it, cells marked NBVAL_CHECK_OUTPUT only); --nbscrap-update writes differing sources.
+    compare: bool = False
+    update: bool = False
+    rules: CompareRules = field(default_factory=CompareRules)
 
     @property
     def given(self) -> bool:
@@ -57,4 +63,6 @@ class Settings:
         workers = f"{self.workers} worker{'s' if self.workers > 1 else ''}"
         params = "unknown parameters fail" if self.strict_params else "unknown parameters warn"
         collect = f"collecting {' '.join(self.globs)}" if self.collect else "not collecting"
+        if self.compare:
+            collect += ", updating stored outputs" if self.update else ", comparing stored outputs"
         return f"nbscrap: kernel {kernel}, {timeout}, {workers}, {params}, {collect}, {output}"

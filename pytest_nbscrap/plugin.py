@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from ._compare_options import add_compare_options, compare_settings
 from ._fixtures import nb, nbscrap_params, run_notebook, run_notebooks, scraps
 from ._items import NotebookFile, NotebookItem
 from ._output import check_output_dir, check_output_url
@@ -94,6 +95,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=None,
     )
+    add_compare_options(group, parser, option)
     parser.addini(
         "nbscrap_glob",
         help=f"file patterns collected with --nbscrap (default {DEFAULT_GLOB})",
@@ -132,27 +134,33 @@ def _read_settings(config: pytest.Config) -> Settings:
         color=_use_color(config),
         workers=workers,
         strict_params=bool(value("nbscrap_strict_params")),
+        **compare_settings(config, value, given_path),
     )
 
 
 def _given_output_dir(config: pytest.Config) -> Path | None:
-    """The option is relative to where pytest started; the ini key, like pytest's own path
-    options, to the ini file's folder."""
-    given, base = _given_output(config)
-    return (base / given).resolve() if given and not is_url(given) else None
+    return given_path(config, "nbscrap_output_dir")
 
 
 def _given_output_url(config: pytest.Config) -> str | None:
-    given, _ = _given_output(config)
+    given, _ = _given(config, "nbscrap_output_dir")
     return given if is_url(given) else None
 
 
-def _given_output(config: pytest.Config) -> tuple[str, Path]:
-    """The output folder as given (option first, then ini key), and what it is relative to."""
-    given = config.getoption("nbscrap_output_dir")
+def given_path(config: pytest.Config, name: str) -> Path | None:
+    """A local path option, resolved; ``None`` when unset or a URL (see ``_given_output_url``)."""
+    given, base = _given(config, name)
+    return (base / given).resolve() if given and not is_url(given) else None
+
+
+def _given(config: pytest.Config, name: str) -> tuple[str, Path]:
+    """An option as given (the command line first, then the ini key) and what it is relative
+    to: the option to where pytest started; the ini key, like pytest's own path options, to
+    the ini file's folder."""
+    given = config.getoption(name)
     base = config.invocation_params.dir
     if not given:
-        given = config.getini("nbscrap_output_dir")
+        given = config.getini(name)
         if config.inipath is not None:
             base = config.inipath.parent
     return str(given or ""), base
@@ -186,6 +194,10 @@ def pytest_configure(config: pytest.Config) -> None:
         # pytest's own warning filters do it: -W and filterwarnings markers still override.
         config.addinivalue_line("filterwarnings", STRICT_PARAMS_FILTER)
     config.pluginmanager.register(NbScrapSession(config, settings), NAME)
+    if settings.update:
+        from ._update import UpdateReport
+
+        config.pluginmanager.register(UpdateReport(), "nbscrap-update")
 
 
 def pytest_ignore_collect(collection_path: Path) -> bool | None:

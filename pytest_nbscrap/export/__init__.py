@@ -7,9 +7,10 @@ somewhere. Importing this package does not import Jinja2.
 
 from __future__ import annotations
 
+from .differences import AttachDifferences, FocusOnDifferences
 from .exporter import DEFAULT_TEMPLATE, TEMPLATE_DIR, Exporter, Resources
 from .filters import colorize, indent, number_lines, sanitize, strip_ansi, truncate, wrap
-from .model import Cell, Document, Elided, Failure, Output
+from .model import Cell, Difference, Document, Elided, Failure, Output
 from .preprocessors import (
     AnsiColors,
     DropPapermillMarkers,
@@ -22,7 +23,9 @@ from .render import (
     RenderOptions,
     default_exporter,
     failure_summary,
+    mismatch_summary,
     render_failure,
+    render_mismatch,
     render_notebook,
 )
 from .writers import FileWriter, StdoutWriter, StringWriter, Writer
@@ -32,6 +35,8 @@ __all__ = [
     "render_failure",
     "failure_summary",
     "render_notebook",
+    "render_mismatch",
+    "mismatch_summary",
     "RenderOptions",
     "default_exporter",
     # the model
@@ -40,6 +45,7 @@ __all__ = [
     "Cell",
     "Output",
     "Elided",
+    "Difference",
     # the pipeline
     "Exporter",
     "Resources",
@@ -51,6 +57,8 @@ __all__ = [
     "TruncateOutputs",
     "TruncateSources",
     "AnsiColors",
+    "AttachDifferences",
+    "FocusOnDifferences",
     "Writer",
     "StringWriter",
     "StdoutWriter",

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from .._errors import CellExecutionError
     from .._reader import Notebook
+    from .._regression import Differences
 
     NotebookLike: TypeAlias = Notebook | Mapping[str, Any] | str | os.PathLike[str]
 
@@ -37,6 +38,7 @@ __all__ = [
     "INJECTED_PARAMETERS_TAG",
     "PAPERMILL_ERROR_TAG",
     "Cell",
+    "Difference",
     "Document",
     "Elided",
     "Failure",
@@ -145,6 +147,15 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Difference:
+    """How a cell's fresh outputs differ from its stored ones, as shown: why, and the lines
+    of a diff (``-`` stored, ``+`` fresh, `` `` both, ``...`` lines between hunks)."""
+
+    reason: str
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Cell:
     """A cell as shown: ``number`` counts cells the way the user sees the source notebook.
 
@@ -165,6 +176,7 @@ class Cell:
     failing_line: int | None = None
     shown_lines: tuple[tuple[int, int], ...] | None = None  # all of them when None
     allow_errors: bool = False  # the notebook's metadata.execution.allow_errors
+    difference: Difference | None = None  # its outputs against the stored ones, when they differ
 
     @classmethod
     def from_node(
@@ -278,6 +290,7 @@ class Document:
     path: str | None = None
     failure: Failure | None = None
     total: int = 0  # the notebook's cells as the user counts them (papermill's are not)
+    differences: Differences | None = None  # fresh outputs against stored ones, when they differ
 
     @classmethod
     def from_node(cls, node: Mapping[str, Any], *, path: str | None = None) -> Document:

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from .differences import AttachDifferences, FocusOnDifferences
 from .exporter import Exporter
 from .filters import clip_lines, colorize, sanitize
 from .model import Document, Failure
@@ -20,13 +21,16 @@ from .preprocessors import (
 
 if TYPE_CHECKING:
     from .._errors import CellExecutionError
+    from .._regression import Differences, OutputMismatchError
     from .model import NotebookLike
 
 __all__ = [
     "RenderOptions",
     "default_exporter",
     "failure_summary",
+    "mismatch_summary",
     "render_failure",
+    "render_mismatch",
     "render_notebook",
 ]
 
@@ -75,6 +79,22 @@ class RenderOptions:
             color=self.color,
         )
 
+    def differences_exporter(self, differences: Differences) -> Exporter:
+        """The exporter of the differences view: the differing cells, each with its diff
+        (cut to ``max_output_lines``), the scraps that differ; the rest as :meth:`exporter`."""
+        return Exporter(
+            [
+                AttachDifferences(differences, max_lines=self.max_output_lines),
+                DropPapermillMarkers(),
+                FocusOnDifferences(),
+                TruncateSources(max_lines=self.max_source_lines),
+                AnsiColors(keep=self.color),
+                TruncateOutputs(max_lines=self.max_output_lines),
+            ],
+            template=self.template,
+            color=self.color,
+        )
+
 
 def default_exporter(options: RenderOptions | None = None, /, **changes: Any) -> Exporter:
     """:meth:`RenderOptions.exporter` of the options given (keywords: RenderOptions' fields)."""
@@ -112,3 +132,23 @@ def render_notebook(
     document = notebook if isinstance(notebook, Document) else Document.from_notebook(notebook)
     text, _ = default_exporter(options, **changes).from_document(document)
     return text
+
+
+def render_mismatch(
+    error: OutputMismatchError, options: RenderOptions | None = None, /, **changes: Any
+) -> str:
+    """The differences view of a notebook whose fresh outputs differ from its stored ones:
+    which cells and scraps differ, each differing cell's number, source and diff."""
+    notebook = error.notebook
+    document = Document.from_notebook(notebook) if notebook is not None else Document(())
+    if not document.path:
+        document = replace(document, path=error.output_path or None)
+    exporter = RenderOptions.given(options, changes).differences_exporter(error.differences)
+    text, _ = exporter.from_document(document)
+    return text
+
+
+def mismatch_summary(error: OutputMismatchError) -> str:
+    """One line: ``"outputs differ from the stored ones: cells 2, 5; scrap total"``."""
+    line = sanitize(error.differences.summary(), keep_color=False).replace("\n", " ")
+    return clip_lines(line, SUMMARY_CHARS)
