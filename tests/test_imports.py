@@ -9,7 +9,16 @@ import sys
 import pytest
 from helpers import write_notebook
 
-HEAVY = ["papermill", "nbformat", "nbclient", "jsonschema", "pandas", "pyarrow", "jupyter_client"]
+HEAVY = [
+    "papermill",
+    "nbformat",
+    "nbclient",
+    "jsonschema",
+    "pandas",
+    "pyarrow",
+    "jupyter_client",
+    "coverage",
+]
 
 
 def modules_after(code: str) -> set[str]:
