@@ -12,6 +12,8 @@ Cases (each also a script of its own in this folder):
   e  read_notebooks over 200 notebooks vs scrapbook                     (bench_read.py)
   f  a 1M-row DataFrame scrap: glue, encode, read, bytes vs scrapbook   (bench_frame.py)
   g  execute_notebook vs papermill on a one-cell notebook               (bench_execute.py)
+  h  12 source runs: nbscrap run --grid vs a papermill loop             (bench_fanout.py)
+  i  the 8-notebook suite calling a package, with --cov vs without      (bench_coverage.py)
 
 Within a case the contenders alternate round by round (ours, theirs | theirs, ours | ...); a
 ratio is ours / theirs of the medians, and each side shows its median [min-max]. Runs that do
@@ -67,6 +69,7 @@ CASES: dict[str, tuple[str, Callable[[int], tuple[list[Row], Notes]], int]] = {
     "f": ("1M-row DataFrame scrap vs scrapbook", _module("bench_frame"), 5),
     "g": ("execute_notebook vs papermill, one-cell notebook", _module("bench_execute"), 5),
     "h": ("12 source runs: nbscrap run --grid vs a papermill loop", _module("bench_fanout"), 4),
+    "i": ("8-notebook suite, pytest --nbscrap --cov vs without", _module("bench_coverage"), 5),
 }
 
 
