@@ -5,9 +5,10 @@ A kernel is a separate process, so coverage.py in pytest (pytest-cov's ``--cov``
 ``coverage run -m pytest``) sees none of the lines a notebook runs. This module uses coverage's
 own subprocess machinery, the one ``[run] patch = subprocess`` sets up: the kernel gets the
 measuring process's configuration, serialized, in ``COVERAGE_PROCESS_CONFIG``, and calls
-``coverage.process_startup()`` as it starts (through ipykernel's ``exec_lines``, as no ``.pth``
-file is written into the user's environment). It writes a parallel data file next to the
-parent's, where ``coverage combine`` and pytest-cov's combine (serial and under xdist) find it.
+``coverage.process_startup()`` as it starts (this module, loaded as an IPython extension, calls
+it: no ``.pth`` file is written into the user's environment). It writes a parallel data file
+next to the parent's, where ``coverage combine`` and pytest-cov's combine (serial and under
+xdist) find it.
 
 When coverage is not running, :func:`for_kernel` says so without importing coverage, and the
 kernel starts exactly as it would without this module: same argv, same environment.
@@ -27,12 +28,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SAVE_SECONDS", "Finished", "KernelCoverage", "counts", "finish", "for_kernel"]
+__all__ = [
+    "SAVE_SECONDS",
+    "Finished",
+    "KernelCoverage",
+    "counts",
+    "finish",
+    "for_kernel",
+    "load_ipython_extension",
+]
 
-# ipykernel runs these lines before it serves any request; ``__import__`` leaves no name in
-# the notebook's namespace, and the ``;`` no output. Outside this module's use, coverage is
-# never imported into a kernel.
-_STARTUP = "--IPKernelApp.exec_lines=[\"__import__('coverage').process_startup();\"]"
+# IPython loads this module as an extension (load_ipython_extension, below) as the kernel starts,
+# before it serves any request. An extra extension leaves the notebook's namespace and the
+# user's own configured extensions and exec_lines alone.
+_STARTUP = f"--IPKernelApp.extra_extensions={__name__}"
 # What the measuring process says at its save about itself; both are wrong once kernels
 # measured for it: the package was imported, in a kernel.
 _PARENT_ONLY_WARNINGS = ("module-not-imported", "no-data-collected")
@@ -74,6 +83,14 @@ class KernelCoverage:
         if exit_code is not None and exit_code < 0 and exit_code != -signal.SIGTERM:
             with _lock:
                 _lost.append(self)
+
+
+def load_ipython_extension(_ipython: object) -> None:
+    """In a kernel started by :func:`for_kernel`'s arguments: coverage's own start-up for a
+    new process, reading COVERAGE_PROCESS_CONFIG."""
+    import coverage
+
+    coverage.process_startup()
 
 
 def _measuring() -> Any:
