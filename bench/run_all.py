@@ -12,8 +12,10 @@ Cases (each also a script of its own in this folder):
   e  read_notebooks over 200 notebooks vs scrapbook                     (bench_read.py)
   f  a 1M-row DataFrame scrap: glue, encode, read, bytes vs scrapbook   (bench_frame.py)
   g  execute_notebook vs papermill on a one-cell notebook               (bench_execute.py)
+  h  12 source runs: nbscrap run --grid vs a papermill loop             (bench_fanout.py)
   i  read_notebooks of 200 notebooks from S3 (moto) vs local disk      (bench_storage.py)
   j  the suite with stored outputs, `--nbscrap --nbscrap-compare` vs `--nbval` (bench_compare.py)
+  k  the 8-notebook suite calling a package, with --cov vs without      (bench_coverage.py)
 
 Within a case the contenders alternate round by round (ours, theirs | theirs, ours | ...); a
 ratio is ours / theirs of the medians, and each side shows its median [min-max]. Runs that do
@@ -75,6 +77,7 @@ CASES: dict[str, tuple[str, Callable[[int], tuple[list[Row], Notes]], int]] = {
         5,
     ),
     "j": ("stored outputs compared: --nbscrap-compare vs --nbval", _module("bench_compare"), 5),
+    "k": ("8-notebook suite, pytest --nbscrap --cov vs without", _module("bench_coverage"), 5),
 }
 
 

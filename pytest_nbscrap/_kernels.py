@@ -10,6 +10,7 @@ file, never to the user's terminal; :meth:`KernelHandle.output` reads it back fo
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import logging
@@ -36,6 +37,8 @@ from jupyter_client.kernelspec import (
     NoSuchKernel,
 )
 from jupyter_client.manager import AsyncKernelManager
+
+from . import _coverage
 
 __all__ = [
     "KernelHandle",
@@ -180,6 +183,8 @@ class KernelHandle:
         # The kernel's process group (jupyter_client starts each kernel in a session of its
         # own): what the notebook started belongs to it.
         self._group: int | None = None
+        # Set when this process is measured by coverage: the kernel measures itself too.
+        self.coverage: _coverage.KernelCoverage | None = None
 
     @classmethod
     async def start(cls, kernel_name: str, cwd: str, *, startup_timeout: float) -> KernelHandle:
@@ -223,9 +228,17 @@ class KernelHandle:
 
     async def _launch(self, cwd: str, startup_timeout: float) -> None:
         extra = [_HISTORY_IN_MEMORY] if self.manager.ipykernel else []
+        measured = _coverage.for_kernel() if self.manager.ipykernel else None
+        self.coverage = measured
+        # Without coverage, no environment is passed: jupyter_client copies this process's.
+        launch: dict[str, Any] = {}
+        if measured is not None:
+            extra += measured.arguments
+            launch["env"] = measured.environment()
         await self.manager.start_kernel(
             extra_arguments=extra,
             cwd=cwd,
+            **launch,
             # No stdin (nothing may block on it); stdout and stderr to the private log.
             stdin=subprocess.DEVNULL,
             stdout=self._output,
@@ -305,14 +318,40 @@ class KernelHandle:
         # showed as a tenth of a trivial notebook's run time.
         manager = self.manager
         manager.shutting_down = True
+        measured = self.coverage
+        process = getattr(manager.provisioner, "process", None)  # forgotten once reaped
         if await manager.is_alive():
-            if now:
+            if now and measured is None:
                 # The whole process group, so nothing the notebook started outlives it.
                 await manager.signal_kernel(getattr(signal, "SIGKILL", signal.SIGTERM))
-            else:
+            elif not now:
                 await manager.request_shutdown()
+        if measured is not None:
+            await _let_save(manager, polite=not now)
         # Waits for the exit (escalating to SIGTERM, then SIGKILL) and reaps the process.
         await manager.finish_shutdown(pollinterval=0.01)
+        if measured is not None and process is not None:
+            measured.stopped(process.poll())
+
+
+async def _let_save(manager: AsyncKernelManager, *, polite: bool) -> None:
+    """A kernel measured by coverage saves its data as it exits, or on SIGTERM (coverage's
+    ``sigterm``), even in the middle of a cell: after the usual wait for a polite exit it
+    gets SIGTERM, then time to save before any kill."""
+    if polite and await _exited(manager, _POLITE_EXIT_SECONDS):
+        return
+    if await manager.is_alive():
+        await manager.signal_kernel(signal.SIGTERM)
+    await _exited(manager, _coverage.SAVE_SECONDS)
+
+
+async def _exited(manager: AsyncKernelManager, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while await manager.is_alive():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 # -- what a kernel started never outlives it -------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from . import _coverage
 from ._errors import UsageError
 from ._items import REPORTED, NotebookItem, failure_repr
 from ._output import lock_output_dir, own_file, own_folder
@@ -57,6 +58,7 @@ class NbScrapSession:
         self._terminate: _TerminateAsInterrupt | None = None
         self._positions: dict[str, int] = {}
         self._uploaded = 0  # executed notebooks uploaded to the output URL
+        self._coverage_lost: list[_coverage.Finished] = []  # this process's and its workers'
         # pytest-xdist workers share one output folder: each writes into its own subfolder,
         # under their controller's lock.
         self._is_worker = hasattr(config, "workerinput")
@@ -134,6 +136,30 @@ class NbScrapSession:
         capture = self.config.pluginmanager.get_plugin("capturemanager")
         with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             reporter.write(text, flush=True)
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        """Stops every kernel as the tests end, inside pytest-cov's wrapper of this hook (the
+        innermost wrapper ends first): a measured kernel saves its data as it exits, and
+        pytest-cov combines the data files right after the loop."""
+        try:
+            return (yield)
+        finally:
+            self._close()
+            self._coverage_finished(_coverage.finish())
+
+    def _coverage_finished(self, finished: _coverage.Finished) -> None:
+        if self._is_worker:  # the controller says it, once for all workers
+            output = self.config.workeroutput  # type: ignore[attr-defined]
+            output["nbscrap_coverage"] = {"measured": finished.measured, "lost": finished.lost}
+            return
+        self._coverage_lost.append(finished)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        sent = getattr(node, "workeroutput", {}).get("nbscrap_coverage")
+        if sent:
+            self._coverage_lost.append(_coverage.counts(sent))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Stops every kernel and keeps what still ran, while the session still may: an xdist
@@ -229,7 +255,11 @@ class NbScrapSession:
         return f"executed notebooks in {folder}"
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
-        """A session with failures says, last, where the executed notebooks are to look at."""
+        """A session with failures says, last, where the executed notebooks are to look at;
+        one whose measured kernels died before saving says that once."""
+        lost = sum(self._coverage_lost, _coverage.Finished()).message()
+        if lost is not None:
+            terminalreporter.write_line(lost)
         if not (terminalreporter.stats.get("failed") or terminalreporter.stats.get("error")):
             return
         if self._folder is None and self.settings.output_dir is None:

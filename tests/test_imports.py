@@ -18,6 +18,7 @@ HEAVY = [
     "pyarrow",
     "jupyter_client",
     "fsspec",  # only a URL needs it; local paths keep their own code path
+    "coverage",
 ]
 
 
